@@ -1,0 +1,235 @@
+"""Settings shared by every environment.
+
+Every knob is an environment variable with a safe default, so `make run` works with no env at
+all: SQLite and a filesystem Celery broker under `var/`, email and WhatsApp written to files.
+`.env.example` lists every variable.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+SECRET_KEY = env("SECRET_KEY", default="dev-insecure-secret-key-change-me")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "django_celery_beat",
+    "anymail",
+    "axes",
+    "buatfilm",
+    "orders",
+    "payments",
+    "notifications",
+    "courses",
+    "supportdesk",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns locked-out logins into a 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "buatfilm.urls"
+WSGI_APPLICATION = "buatfilm.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes (web, worker, beat) share the file: wait for locks instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+LANGUAGE_CODE = "id"
+TIME_ZONE = "Asia/Jakarta"  # shown to people as WIB; stored in UTC (USE_TZ)
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+ADMIN_URL = env("ADMIN_URL", default="admin/").strip("/") + "/"
+
+# --- Redis / cache -------------------------------------------------------------------------
+REDIS_URL = env("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Celery --------------------------------------------------------------------------------
+CELERY_FILESYSTEM_DIR = VAR_DIR / "celery"
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_FILESYSTEM_DIR / "queue"),
+        "data_folder_out": str(CELERY_FILESYSTEM_DIR / "queue"),
+        "processed_folder": str(CELERY_FILESYSTEM_DIR / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=3.0)
+
+# --- Orders and payments -------------------------------------------------------------------
+ORDER_TTL_MINUTES = env.int("ORDER_TTL_MINUTES", default=24 * 60)
+REMINDER_AFTER_MINUTES = env.int("REMINDER_AFTER_MINUTES", default=60)
+RECONCILE_AFTER_MINUTES = env.int("RECONCILE_AFTER_MINUTES", default=15)
+MIDTRANS_SERVER_KEY = env("MIDTRANS_SERVER_KEY", default="")
+MIDTRANS_CLIENT_KEY = env("MIDTRANS_CLIENT_KEY", default="")
+MIDTRANS_IS_PRODUCTION = env.bool("MIDTRANS_IS_PRODUCTION", default=False)
+# Empty = the SDK's own sandbox/production URLs; the simulator sets these in development.
+MIDTRANS_SNAP_BASE_URL = env("MIDTRANS_SNAP_BASE_URL", default="")
+MIDTRANS_API_BASE_URL = env("MIDTRANS_API_BASE_URL", default="")
+MIDTRANS_NOTIFICATION_URL = env(
+    "MIDTRANS_NOTIFICATION_URL", default=f"{SITE_URL}/payments/midtrans/notification/"
+)
+MIDTRANS_CONNECT_TIMEOUT = env.float("MIDTRANS_CONNECT_TIMEOUT", default=3.05)
+MIDTRANS_READ_TIMEOUT = env.float("MIDTRANS_READ_TIMEOUT", default=10.0)
+MIDTRANS_MAX_RETRIES = env.int("MIDTRANS_MAX_RETRIES", default=2)
+# The simulator management command refuses to run unless this is true (never in production).
+MIDTRANS_SIMULATOR_ENABLED = env.bool("MIDTRANS_SIMULATOR_ENABLED", default=False)
+
+# --- Notifications -------------------------------------------------------------------------
+OPS_EMAIL = env("OPS_EMAIL", default="ops@buatfilm.local")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="BuatFilm <halo@buatfilm.local>")
+SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="notifications.backends.EmlFileEmailBackend")
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
+ANYMAIL = {
+    # Only the ESP named by EMAIL_BACKEND reads its keys; the rest stay empty.
+    "MAILGUN_API_KEY": env("MAILGUN_API_KEY", default=""),
+    "MAILGUN_SENDER_DOMAIN": env("MAILGUN_SENDER_DOMAIN", default=""),
+    "POSTMARK_SERVER_TOKEN": env("POSTMARK_SERVER_TOKEN", default=""),
+    "SENDGRID_API_KEY": env("SENDGRID_API_KEY", default=""),
+    "AMAZON_SES_CLIENT_PARAMS": {},
+}
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+WHATSAPP_BACKEND = env("WHATSAPP_BACKEND", default="file")  # "file" or "http"
+WHATSAPP_GATEWAY_URL = env("WHATSAPP_GATEWAY_URL", default="")
+WHATSAPP_GATEWAY_TOKEN = env("WHATSAPP_GATEWAY_TOKEN", default="")
+WHATSAPP_SESSION = env("WHATSAPP_SESSION", default="default")
+WHATSAPP_FILE_PATH = env("WHATSAPP_FILE_PATH", default=str(VAR_DIR / "whatsapp"))
+WHATSAPP_TIMEOUT = env.float("WHATSAPP_TIMEOUT", default=10.0)
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=5)
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=120)
+SUPPORT_WHATSAPP_URL = env("SUPPORT_WHATSAPP_URL", default="https://wa.me/6281234567890")
+
+# --- Course access -------------------------------------------------------------------------
+MAGIC_LINK_MAX_AGE_HOURS = env.int("MAGIC_LINK_MAX_AGE_HOURS", default=24)
+LOGIN_URL = "courses:login"
+
+# --- Security ------------------------------------------------------------------------------
+SECURE_SSL = env.bool("SECURE_SSL", default=False)
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_VIEW = "buatfilm.views.ratelimited"
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+# Only the admin login is watched; customers log in by magic link and have no password.
+AXES_ONLY_ADMIN_SITE = True
+# REMOTE_ADDR only unless a trusted proxy is configured (see docs/decisions.md).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": None,
+}
+
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"correlation": {"()": "buatfilm.logging.CorrelationIdFilter"}},
+    "formatters": {
+        "structured": {
+            "format": (
+                "%(asctime)s level=%(levelname)s logger=%(name)s order_id=%(order_id)s %(message)s"
+            ),
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "structured",
+            "filters": ["correlation"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+AXES_VERBOSE = False

@@ -1,0 +1,22 @@
+"""Settings for pytest. DATABASE_URL / REDIS_URL switch the suite onto PostgreSQL / Redis."""
+
+from .base import *  # noqa: F403
+from .base import BASE_DIR, env
+
+DEBUG = False
+SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MIDTRANS_SERVER_KEY = "SB-Mid-server-TEST-KEY"
+MIDTRANS_CLIENT_KEY = "SB-Mid-client-TEST-KEY"
+MIDTRANS_SIMULATOR_ENABLED = True
+# Tests that need a broker start their own worker against REDIS_URL; the rest never reach one.
+CELERY_BROKER_URL = env("TEST_CELERY_BROKER_URL", default="memory://")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+WHATSAPP_FILE_PATH = str(BASE_DIR / "var" / "test-whatsapp")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+RATELIMIT_ENABLE = False

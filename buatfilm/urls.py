@@ -1,0 +1,14 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from buatfilm import views
+
+urlpatterns = [
+    path("healthz/", views.healthz, name="healthz"),
+    path(settings.ADMIN_URL, admin.site.urls),
+    path("api/", include("orders.api_urls")),
+    path("payments/", include("payments.urls")),
+    path("", include("courses.urls")),
+    path("", include("orders.urls")),
+]

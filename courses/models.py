@@ -1,0 +1,96 @@
+"""What is sold (Course, Package), what it contains (Lesson) and who may see it (Entitlement)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Course(models.Model):
+    slug = models.SlugField(unique=True)
+    title = models.CharField(max_length=200)
+    tagline = models.CharField(max_length=300, blank=True)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Package(models.Model):
+    """A purchasable offer of a course. Orders snapshot its price; editing it never moves them."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="packages")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    features = models.JSONField(default=list, blank=True)
+    price = models.PositiveIntegerField(help_text="Harga dalam rupiah (bilangan bulat).")
+    is_active = models.BooleanField(default=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "price"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=0), name="package_price_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Lesson(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="lessons")
+    slug = models.SlugField()
+    title = models.CharField(max_length=200)
+    summary = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
+    video_url = models.URLField(blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["course", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "slug"], name="lesson_unique_slug"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Entitlement(models.Model):
+    """Access to a course, created only by the order state machine when an order becomes PAID."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE", "Aktif"
+        SUSPENDED = "SUSPENDED", "Ditangguhkan"
+        REVOKED = "REVOKED", "Dicabut"
+
+    order = models.OneToOneField(
+        "orders.Order", on_delete=models.PROTECT, related_name="entitlement"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="entitlements"
+    )
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="entitlements")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    granted_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Kosong = seumur hidup.")
+    last_accessed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-granted_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["ACTIVE", "SUSPENDED", "REVOKED"]),
+                name="entitlement_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "course", "status"], name="entitlement_access")]
+
+    def __str__(self) -> str:
+        return f"{self.course} untuk {self.user} ({self.status})"

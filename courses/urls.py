@@ -1,0 +1,12 @@
+from django.urls import path
+
+from courses import views
+
+app_name = "courses"
+
+urlpatterns = [
+    path("login/", views.login_request, name="login"),
+    path("login/<str:token>/", views.magic_login, name="magic_login"),
+    path("my-courses/", views.my_courses, name="my_courses"),
+    path("courses/<slug:slug>/", views.course_detail, name="detail"),
+]

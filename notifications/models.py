@@ -1,0 +1,97 @@
+"""The notification outbox: rows written in the same transaction as the change that causes
+them, delivered at least once by workers that lease them."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class Channel(models.TextChoices):
+    EMAIL = "EMAIL", "Email"
+    WHATSAPP = "WHATSAPP", "WhatsApp"
+
+
+class Template(models.TextChoices):
+    PAYMENT_INSTRUCTION = "payment_instruction", "Instruksi pembayaran"
+    PAYMENT_REMINDER = "payment_reminder", "Pengingat pembayaran"
+    PAYMENT_SUCCESS_ACCESS = "payment_success_access", "Pembayaran berhasil + akses"
+    PAYMENT_FAILED = "payment_failed", "Pembayaran gagal"
+    ORDER_EXPIRED = "order_expired", "Pesanan kedaluwarsa"
+    OPS_ALERT = "ops_alert", "Peringatan ops"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "PENDING", "Menunggu"
+    SENDING = "SENDING", "Sedang dikirim"
+    SENT = "SENT", "Terkirim"
+    RETRYING = "RETRYING", "Akan dicoba lagi"
+    FAILED = "FAILED", "Gagal"
+    DLQ = "DLQ", "Dead letter"
+
+
+class NotificationOutbox(models.Model):
+    order = models.ForeignKey(
+        "orders.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    template_name = models.CharField(max_length=40, choices=Template.choices)
+    recipient = models.CharField(max_length=254)
+    # Everything the template needs, frozen at creation so a retry sends the same content.
+    context = models.JSONField(default=dict)
+    # Ops alerts are not one-per-order: they are deduplicated by their own key.
+    dedupe_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    resend_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="resends"
+    )
+    requested_by = models.CharField(max_length=150, blank=True)
+
+    status = models.CharField(
+        max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempt_count = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=5)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    locked_by = models.CharField(max_length=100, blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    last_error = models.TextField(blank=True)
+    error_history = models.JSONField(default=list, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One automatic message per (order, channel, template); resends point at the
+            # original and are outside the constraint.
+            models.UniqueConstraint(
+                fields=["order", "channel", "template_name"],
+                condition=Q(resend_of__isnull=True, order__isnull=False),
+                name="outbox_one_automatic_per_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=OutboxStatus.values), name="outbox_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values), name="outbox_channel_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="outbox_due",
+                condition=Q(status__in=["PENDING", "RETRYING"]),
+            ),
+            models.Index(
+                fields=["locked_until"], name="outbox_leased", condition=Q(status="SENDING")
+            ),
+            models.Index(fields=["channel", "status"], name="outbox_backlog"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template_name}/{self.channel} → {self.order_id or self.recipient}"

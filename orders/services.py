@@ -1,0 +1,195 @@
+"""The order state machine. `order_transition` is the only code that writes `Order.status`.
+
+It locks the order row, checks the move against `ALLOWED_TRANSITIONS` and the move's guard,
+stamps the timestamps, writes an audit row, and performs the side effects of entering the new
+state in the same transaction, so money, access and messages can never disagree.
+"""
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from buatfilm.logging import correlate
+from courses import services as course_services
+from notifications import services as notification_services
+from notifications.models import Template
+from orders.models import Order, OrderStatus
+from payments.models import PaymentEvent
+from payments.selectors import event_confirms_payment, event_confirms_refund
+from supportdesk.services import audit_record
+
+logger = logging.getLogger(__name__)
+
+S = OrderStatus
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.CREATED: frozenset({S.PENDING_PAYMENT, S.FAILED}),
+    S.PENDING_PAYMENT: frozenset({S.PAID, S.EXPIRED, S.FAILED}),
+    # A settlement that arrives late: the money was taken, so access is granted (audited).
+    S.EXPIRED: frozenset({S.PAID}),
+    S.FAILED: frozenset({S.PAID}),
+    S.PAID: frozenset({S.REFUNDED}),
+    S.REFUNDED: frozenset(),
+}
+
+_ORDER_ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
+
+
+class OrderTransitionError(Exception):
+    """Base class: the transition did not happen and nothing was written."""
+
+
+class IllegalTransition(OrderTransitionError):
+    """The state machine has no such move (e.g. PAID -> EXPIRED, or PAID -> PAID)."""
+
+
+class TransitionGuardFailed(OrderTransitionError):
+    """The move exists but its condition does not hold (e.g. EXPIRED before `expires_at`, or PAID
+    without a verified payment event)."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    order: Order
+    from_status: str
+    to_status: str
+
+
+def generate_order_id(now: datetime | None = None) -> str:
+    """Human-readable and unguessable enough to be no secret: `BF-20261123-7KQ2XM`. Uniqueness is
+    the primary key's job; callers retry on a collision."""
+    day = timezone.localtime(now or timezone.now()).strftime("%Y%m%d")
+    suffix = "".join(secrets.choice(_ORDER_ID_ALPHABET) for _ in range(6))
+    return f"BF-{day}-{suffix}"
+
+
+def _check_guard(
+    *, order: Order, to_status: str, payment_event: PaymentEvent | None, now: datetime
+) -> None:
+    if to_status in (S.PAID, S.REFUNDED):
+        confirms = event_confirms_payment if to_status == S.PAID else event_confirms_refund
+        if payment_event is None or payment_event.order_id != order.order_id:
+            raise TransitionGuardFailed(f"{to_status} needs a verified payment event")
+        if not confirms(payment_event):
+            raise TransitionGuardFailed(
+                f"event {payment_event.pk} ({payment_event.transaction_status}) "
+                f"does not confirm {to_status}"
+            )
+    if to_status == S.EXPIRED and now < order.expires_at:
+        raise TransitionGuardFailed("an order expires only at or after expires_at")
+
+
+def _enter_state(*, order: Order, from_status: str, actor: str, reason: str, now: datetime) -> None:
+    """Side effects of entering `order.status`; runs inside the transition's transaction."""
+    if order.status == S.PENDING_PAYMENT:
+        notification_services.outbox_enqueue_for_order(
+            order=order, template=Template.PAYMENT_INSTRUCTION
+        )
+    elif order.status == S.PAID:
+        course_services.entitlement_grant(order=order, actor=actor, now=now)
+        notification_services.outbox_enqueue_for_order(
+            order=order,
+            template=Template.PAYMENT_SUCCESS_ACCESS,
+            extra_context=course_services.access_message_context(order=order),
+        )
+        if from_status in (S.EXPIRED, S.FAILED):
+            audit_record(
+                actor=actor,
+                action="late_payment",
+                entity_type="order",
+                entity_id=order.order_id,
+                old_value={"status": from_status},
+                new_value={"status": order.status},
+                correlation_id=order.order_id,
+            )
+            notification_services.ops_alert_enqueue(
+                dedupe_key=f"late_payment:{order.order_id}",
+                subject=f"Pembayaran terlambat: {order.order_id}",
+                message=(
+                    f"Order {order.order_id} sudah {from_status} tetapi Midtrans mengonfirmasi "
+                    "pembayaran. Akses kursus diberikan otomatis; periksa apakah perlu tindakan."
+                ),
+                order=order,
+            )
+    elif order.status == S.EXPIRED:
+        notification_services.outbox_enqueue_for_order(order=order, template=Template.ORDER_EXPIRED)
+    elif order.status == S.FAILED and from_status == S.PENDING_PAYMENT:
+        notification_services.outbox_enqueue_for_order(
+            order=order,
+            template=Template.PAYMENT_FAILED,
+            extra_context={"reason": reason},
+        )
+    elif order.status == S.REFUNDED:
+        course_services.entitlement_revoke(order=order, actor=actor, reason=reason, now=now)
+
+
+_TIMESTAMP_FIELD = {
+    S.PAID: "paid_at",
+    S.FAILED: "failed_at",
+    S.EXPIRED: "expired_at",
+    S.REFUNDED: "refunded_at",
+}
+
+
+@transaction.atomic
+def order_transition(
+    *,
+    order_id: str,
+    to_status: str,
+    actor: str,
+    reason: str = "",
+    payment_event: PaymentEvent | None = None,
+    ip_address: str | None = None,
+    now: datetime | None = None,
+) -> Transition:
+    """Move an order to `to_status`: the one writer of `Order.status`.
+
+    Guarantees: the order row is locked for the whole transaction; the move is in
+    `ALLOWED_TRANSITIONS` and its guard holds; status, timestamp, audit row and the entry side
+    effects (entitlement, outbox rows) commit together or not at all.
+
+    Raises `Order.DoesNotExist`, `IllegalTransition` (no such move, including to the same
+    status) or `TransitionGuardFailed` (PAID/REFUNDED without a confirming verified payment
+    event, EXPIRED before `expires_at`). On any error nothing is written.
+    """
+    now = now or timezone.now()
+    with correlate(order_id):
+        order = (
+            Order.objects.select_for_update()
+            .select_related("package__course")
+            .get(order_id=order_id)
+        )
+        from_status = order.status
+        if to_status not in ALLOWED_TRANSITIONS[from_status]:
+            raise IllegalTransition(f"{order_id}: {from_status} -> {to_status} is not allowed")
+        _check_guard(order=order, to_status=to_status, payment_event=payment_event, now=now)
+
+        order.status = to_status
+        order.status_reason = reason[:255]
+        update_fields = ["status", "status_reason", "updated_at"]
+        if stamp := _TIMESTAMP_FIELD.get(to_status):
+            setattr(order, stamp, now)
+            update_fields.append(stamp)
+        order.save(update_fields=update_fields)
+
+        new_value: dict[str, str | int] = {"status": to_status}
+        if reason:
+            new_value["reason"] = reason
+        if payment_event is not None:
+            new_value["payment_event"] = payment_event.pk
+        audit_record(
+            actor=actor,
+            action="order_status_changed",
+            entity_type="order",
+            entity_id=order_id,
+            old_value={"status": from_status},
+            new_value=new_value,
+            correlation_id=order_id,
+            ip_address=ip_address,
+        )
+        _enter_state(order=order, from_status=from_status, actor=actor, reason=reason, now=now)
+        logger.info("order %s: %s -> %s by %s", order_id, from_status, to_status, actor)
+    return Transition(order=order, from_status=from_status, to_status=to_status)

@@ -1,0 +1,51 @@
+"""The append-only audit trail, and the support permissions."""
+
+from typing import Any, NoReturn
+
+from django.db import models
+
+
+class AuditLogImmutable(Exception):
+    """Raised on any attempt to change or delete an audit row."""
+
+
+class AuditLogQuerySet(models.QuerySet["AuditLog"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AuditLogImmutable("Audit log rows cannot be updated.")
+
+    def delete(self) -> NoReturn:
+        raise AuditLogImmutable("Audit log rows cannot be deleted.")
+
+
+class AuditLog(models.Model):
+    actor = models.CharField(max_length=150, help_text="system:…, staff:<username>, customer")
+    action = models.CharField(max_length=64, db_index=True)
+    entity_type = models.CharField(max_length=32)
+    entity_id = models.CharField(max_length=64)
+    old_value = models.JSONField(null=True, blank=True)
+    new_value = models.JSONField(null=True, blank=True)
+    correlation_id = models.CharField(max_length=64, blank=True, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = AuditLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["entity_type", "entity_id"], name="audit_entity")]
+        permissions = [
+            ("reconcile_order", "Can reconcile an order with Midtrans"),
+            ("resend_notification", "Can resend a customer notification"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.entity_type}:{self.entity_id} by {self.actor}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditLogImmutable("Audit log rows cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AuditLogImmutable("Audit log rows cannot be deleted.")

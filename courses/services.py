@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User as UserModel
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
@@ -18,7 +18,7 @@ from supportdesk.services import audit_record
 User = get_user_model()
 
 
-def customer_get_or_create(*, email: str) -> AbstractBaseUser:
+def customer_get_or_create(*, email: str) -> UserModel:
     """The customer account for an email (case-insensitive), created without a usable
     password: customers log in by magic link only. Safe under concurrent calls."""
     normalized = email.strip().lower()
@@ -82,23 +82,23 @@ class MagicLinkExpired(MagicLinkInvalid):
 _MAGIC_LINK_SALT = "courses.magic-link"
 
 
-def _login_marker(user: AbstractBaseUser) -> str:
+def _login_marker(user: UserModel) -> str:
     # Part of the signed payload: the first login changes it, so each link works once.
     return user.last_login.isoformat() if user.last_login else ""
 
 
-def magic_link_token(*, user: AbstractBaseUser) -> str:
+def magic_link_token(*, user: UserModel) -> str:
     return signing.TimestampSigner(salt=_MAGIC_LINK_SALT).sign_object(
         {"u": user.pk, "l": _login_marker(user)}
     )
 
 
-def magic_link_url(*, user: AbstractBaseUser) -> str:
+def magic_link_url(*, user: UserModel) -> str:
     path = reverse("courses:magic_login", kwargs={"token": magic_link_token(user=user)})
     return f"{settings.SITE_URL}{path}"
 
 
-def magic_link_user(*, token: str) -> AbstractBaseUser:
+def magic_link_user(*, token: str) -> UserModel:
     """The user a login link belongs to. Raises MagicLinkExpired / MagicLinkInvalid."""
     signer = signing.TimestampSigner(salt=_MAGIC_LINK_SALT)
     try:

@@ -1,3 +1,4 @@
+from django.db.models import QuerySet
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 
@@ -17,5 +18,5 @@ class PackageListView(ListAPIView[Package]):
     serializer_class = PackageSerializer
     pagination_class = None
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[Package]:
         return selectors.packages_for_sale()

@@ -126,7 +126,7 @@ def _enter_state(*, order: Order, from_status: str, actor: str, reason: str, now
         course_services.entitlement_revoke(order=order, actor=actor, reason=reason, now=now)
 
 
-_TIMESTAMP_FIELD = {
+_TIMESTAMP_FIELD: dict[str, str] = {
     S.PAID: "paid_at",
     S.FAILED: "failed_at",
     S.EXPIRED: "expired_at",

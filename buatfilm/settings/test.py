@@ -11,7 +11,7 @@ MIDTRANS_CLIENT_KEY = "SB-Mid-client-TEST-KEY"
 MIDTRANS_SIMULATOR_ENABLED = True
 # Tests that need a broker start their own worker against REDIS_URL; the rest never reach one.
 CELERY_BROKER_URL = env("TEST_CELERY_BROKER_URL", default="memory://")
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+CELERY_BROKER_TRANSPORT_OPTIONS = {}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 WHATSAPP_FILE_PATH = str(BASE_DIR / "var" / "test-whatsapp")
 STORAGES = {
@@ -20,3 +20,4 @@ STORAGES = {
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 RATELIMIT_ENABLE = False
+WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests: serve from the finders

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django import template
 
 from buatfilm import formatting
@@ -11,7 +13,7 @@ def rupiah(amount: int) -> str:
 
 
 @register.filter
-def wib(moment):  # type: ignore[no-untyped-def]
+def wib(moment: datetime | None) -> str:
     return formatting.wib(moment)
 
 

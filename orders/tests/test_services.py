@@ -79,18 +79,21 @@ ILLEGAL = sorted(
 
 
 def test_table_matches_spec():
-    assert sorted(
-        [
-            (S.CREATED, S.PENDING_PAYMENT),
-            (S.CREATED, S.FAILED),
-            (S.PENDING_PAYMENT, S.PAID),
-            (S.PENDING_PAYMENT, S.EXPIRED),
-            (S.PENDING_PAYMENT, S.FAILED),
-            (S.EXPIRED, S.PAID),
-            (S.FAILED, S.PAID),
-            (S.PAID, S.REFUNDED),
-        ]
-    ) == LEGAL
+    assert (
+        sorted(
+            [
+                (S.CREATED, S.PENDING_PAYMENT),
+                (S.CREATED, S.FAILED),
+                (S.PENDING_PAYMENT, S.PAID),
+                (S.PENDING_PAYMENT, S.EXPIRED),
+                (S.PENDING_PAYMENT, S.FAILED),
+                (S.EXPIRED, S.PAID),
+                (S.FAILED, S.PAID),
+                (S.PAID, S.REFUNDED),
+            ]
+        )
+        == LEGAL
+    )
 
 
 @pytest.mark.parametrize(("src", "dst"), LEGAL)

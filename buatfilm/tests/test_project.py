@@ -1,0 +1,118 @@
+"""Project-level guarantees: health check, migrations in sync, production settings strict."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from buatfilm.formatting import mask_email, mask_phone, rupiah, wib
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "buatfilm.settings.production",
+    "SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-0123456789",
+    "ALLOWED_HOSTS": "buatfilm.example.com",
+    "MIDTRANS_SERVER_KEY": "Mid-server-realistic",
+    "MIDTRANS_CLIENT_KEY": "Mid-client-realistic",
+    "DATABASE_URL": "sqlite:////tmp/buatfilm-deploy-check.sqlite3",
+    "PATH": os.environ.get("PATH", ""),
+}
+
+
+def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_and_broker(client):
+    response = client.get("/healthz/")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert response["Cache-Control"].startswith("max-age=0")
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_the_broker_is_unreachable(client, settings):
+    from buatfilm.celery import app
+
+    original = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    try:
+        response = client.get("/healthz/")
+    finally:
+        app.conf.broker_url = original
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert response.json()["database"] == "ok"
+
+
+@pytest.mark.django_db
+def test_migrations_are_in_sync_with_models():
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_production_refuses_to_start_without_secrets():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "MIDTRANS_SERVER_KEY"}
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert "MIDTRANS_SERVER_KEY" in result.stderr
+    for missing in ("SECRET_KEY", "ALLOWED_HOSTS"):
+        env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+        result = run_manage("check", env=env)
+        assert result.returncode != 0
+        assert missing in result.stderr
+
+
+def test_deploy_check_is_clean_with_production_settings():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.django_db
+def test_landing_page_lists_active_packages(client):
+    from courses.services import catalog_seed
+
+    catalog_seed()
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Buat Film Pakai AI" in html
+    assert "Rp 499.000" in html
+    assert "/checkout/pro/" in html
+
+
+def test_formatting_helpers():
+    from datetime import UTC, datetime
+
+    assert rupiah(499000) == "Rp 499.000"
+    assert rupiah(1250000) == "Rp 1.250.000"
+    assert wib(datetime(2026, 11, 24, 7, 5, tzinfo=UTC)) == "24 Nov 2026 14:05 WIB"
+    assert mask_email("budi@gmail.com") == "b***i@gmail.com"
+    assert mask_phone("+6281234567789") == "+62812****789"
+
+
+def test_catalog_seed_is_idempotent(db):
+    from courses.models import Course, Lesson, Package
+    from courses.services import catalog_seed
+
+    first = catalog_seed()
+    second = catalog_seed()
+    assert first == second == {"courses": 1, "lessons": 6, "packages": 3}
+    assert Course.objects.count() == 1
+    assert Lesson.objects.count() == 6
+    assert set(Package.objects.values_list("code", flat=True)) == {"starter", "pro", "mentoring"}
+    assert connection.vendor in {"sqlite", "postgresql"}

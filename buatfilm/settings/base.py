@@ -233,3 +233,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 AXES_VERBOSE = False
+
+# --- Scheduled jobs (seconds between runs; `manage.py setup_schedules` applies them) --------
+SCHEDULE_EXPIRE_ORDERS_SECONDS = env.int("SCHEDULE_EXPIRE_ORDERS_SECONDS", default=60)
+SCHEDULE_SEND_REMINDERS_SECONDS = env.int("SCHEDULE_SEND_REMINDERS_SECONDS", default=300)
+SCHEDULE_RECONCILE_PAYMENTS_SECONDS = env.int("SCHEDULE_RECONCILE_PAYMENTS_SECONDS", default=600)
+SCHEDULE_DISPATCH_OUTBOX_SECONDS = env.int("SCHEDULE_DISPATCH_OUTBOX_SECONDS", default=60)

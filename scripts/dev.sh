@@ -7,7 +7,7 @@ export DJANGO_SETTINGS_MODULE=buatfilm.settings.local
 PORT=${PORT:-8000}
 SIM_PORT=${MIDTRANS_SIMULATOR_PORT:-8765}
 export SITE_URL=${SITE_URL:-http://127.0.0.1:$PORT}
-mkdir -p var/celery/queue var/celery/processed var/mail var/whatsapp
+mkdir -p var/celery/queue var/celery/processed var/celery/control var/mail var/whatsapp
 
 procfile=Procfile.dev
 if [ -z "${MIDTRANS_SERVER_KEY:-}" ] && ! grep -qs '^MIDTRANS_SERVER_KEY=.' .env; then

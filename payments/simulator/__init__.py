@@ -1,0 +1,28 @@
+"""Local Midtrans Snap/Core API simulator for development and tests (never production).
+
+Why it exists: the payment code must be exercised through the *real* ``midtransclient`` SDK over
+real HTTP, including webhooks, failures and timeouts, without reaching the Midtrans sandbox.
+The WSGI app is pure stdlib so it runs and is tested without Django.
+"""
+
+from payments.simulator.app import (
+    PAYMENT_METHODS,
+    MidtransSimulator,
+    NotificationRecord,
+    PaymentMethod,
+    TransactionClosedError,
+    TransactionNotFoundError,
+    sign_notification,
+)
+from payments.simulator.server import SimulatorServer
+
+__all__ = [
+    "PAYMENT_METHODS",
+    "MidtransSimulator",
+    "NotificationRecord",
+    "PaymentMethod",
+    "SimulatorServer",
+    "TransactionClosedError",
+    "TransactionNotFoundError",
+    "sign_notification",
+]

@@ -45,3 +45,52 @@ def _service_markers(request: pytest.FixtureRequest) -> None:
             _missing("this test needs Redis: set REDIS_URL=redis://...")
     if request.node.get_closest_marker("browser") and not shutil.which(CHROMIUM):
         _missing(f"this test needs Chromium at {CHROMIUM} (apt-get install chromium)")
+
+
+@pytest.fixture
+def midtrans_sim(settings):
+    """A real Midtrans simulator on a free localhost port, with the site pointed at it.
+
+    Starts `payments.simulator.SimulatorServer` signing with `settings.MIDTRANS_SERVER_KEY` and
+    sets `MIDTRANS_SNAP_BASE_URL` / `MIDTRANS_API_BASE_URL` (through pytest-django's `settings`
+    fixture, so they are restored afterwards), so `payments.midtrans.get_gateway()` talks to it
+    through the real `midtransclient` over HTTP. Yields the server: `.simulator` has the test
+    controls (`fail_next`, `delay_next`, `notify`, `transaction`, `requests_log`, `reset`).
+
+    Notifications go to `settings.MIDTRANS_NOTIFICATION_URL` by default (nothing listens there
+    in unit tests). A test that needs the webhook points it at its live server::
+
+        midtrans_sim.simulator.notification_url = (
+            live_server.url + "/payments/midtrans/notification/"
+        )
+    """
+    from payments.simulator import SimulatorServer
+
+    server = SimulatorServer(
+        server_key=settings.MIDTRANS_SERVER_KEY,
+        notification_url=settings.MIDTRANS_NOTIFICATION_URL,
+    )
+    server.start()
+    settings.MIDTRANS_SNAP_BASE_URL = server.snap_base_url
+    settings.MIDTRANS_API_BASE_URL = server.api_base_url
+    try:
+        yield server
+    finally:
+        server.simulator.wait_for_notifications(timeout=5)
+        server.stop()
+
+
+@pytest.fixture
+def ratelimit_on(settings):
+    """Turn django-ratelimit on (tests run with it off) with the clock frozen: its fixed
+    windows start at a per-key offset, so a window boundary could otherwise fall mid-test."""
+    import time
+
+    import time_machine
+    from django.core.cache import cache
+
+    settings.RATELIMIT_ENABLE = True
+    cache.clear()
+    with time_machine.travel(time.time(), tick=False):
+        yield
+    cache.clear()

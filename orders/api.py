@@ -1,9 +1,44 @@
-from django.db.models import QuerySet
-from rest_framework import serializers
-from rest_framework.generics import ListAPIView
+"""The JSON API (DRF): packages, order creation (Idempotency-Key) and order status (access key).
 
+Input rules are the checkout form's (`orders.validators`); writes go through the same services
+as the HTML checkout. Errors are JSON with Indonesian messages keyed by field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.utils import timezone
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from buatfilm.http import client_ip_or_none, user_agent
 from courses.models import Package
-from orders import selectors
+from notifications.services import order_status_url
+from orders import selectors, services, validators
+from orders.models import Order, PaymentMethod
+from payments import attempts
+from payments.models import AttemptStatus
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise as StrPromise
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+ORDER_KEY_HEADER = "X-Order-Key"
+
+_REQUIRED: dict[str, str | StrPromise] = {
+    "required": "Wajib diisi.",
+    "blank": "Wajib diisi.",
+    "null": "Wajib diisi.",
+    "invalid": "Harus berupa teks.",
+    "max_length": "Terlalu panjang.",
+}
 
 
 class PackageSerializer(serializers.ModelSerializer[Package]):
@@ -20,3 +55,156 @@ class PackageListView(ListAPIView[Package]):
 
     def get_queryset(self) -> QuerySet[Package]:
         return selectors.packages_for_sale()
+
+
+def _normalized(normalize: Callable[[str], str], value: str) -> str:
+    """Run a shared validator and speak DRF's error type."""
+    try:
+        return normalize(value)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.messages) from exc
+
+
+class CheckoutSerializer(serializers.Serializer[dict[str, Any]]):
+    """`POST /api/orders/` body: the checkout form's fields plus the package code."""
+
+    package = serializers.CharField(max_length=40, error_messages=_REQUIRED)
+    name = serializers.CharField(max_length=200, error_messages=_REQUIRED)
+    email = serializers.CharField(max_length=300, error_messages=_REQUIRED)
+    phone = serializers.CharField(max_length=30, error_messages=_REQUIRED)
+    payment_method = serializers.ChoiceField(
+        choices=PaymentMethod.choices,
+        error_messages={
+            **_REQUIRED,
+            "invalid_choice": "Metode pembayaran tidak dikenal. Pilihan: "
+            + ", ".join(PaymentMethod.values)
+            + ".",
+        },
+    )
+    promo_code = serializers.CharField(
+        max_length=60, required=False, allow_blank=True, default="", error_messages=_REQUIRED
+    )
+
+    def validate_name(self, value: str) -> str:
+        return _normalized(validators.normalize_name, value)
+
+    def validate_email(self, value: str) -> str:
+        return _normalized(validators.normalize_email, value)
+
+    def validate_phone(self, value: str) -> str:
+        return _normalized(validators.normalize_phone, value)
+
+    def validate_promo_code(self, value: str) -> str:
+        return _normalized(validators.normalize_promo_code, value)
+
+
+def _payment_body(order: Order) -> dict[str, Any]:
+    """The payment part of a create answer: the live Snap transaction, if any."""
+    attempt = selectors.order_latest_attempt(order=order)
+    live = attempt is not None and attempt.status == AttemptStatus.PENDING
+    return {
+        "method": order.payment_method,
+        "midtrans_order_id": attempt.midtrans_order_id if attempt else None,
+        "status": attempt.status if attempt else None,
+        "redirect_url": attempt.redirect_url if live and attempt else None,
+        "token": attempt.snap_token if live and attempt else None,
+    }
+
+
+def _order_created_body(order: Order) -> dict[str, Any]:
+    order.refresh_from_db()
+    return {
+        "order_id": order.order_id,
+        "access_key": order.access_key,
+        "status": order.status,
+        "amount": order.final_amount,
+        "currency": order.currency,
+        "expires_at": order.expires_at.isoformat(),
+        "payment": _payment_body(order),
+        "status_url": order_status_url(order),
+    }
+
+
+class OrderCreateView(APIView):
+    """`POST /api/orders/` with a required `Idempotency-Key` header.
+
+    201: order created and its Snap transaction started. 200: this key was seen before; the
+    first order is returned (and, if Midtrans was unavailable then, payment is tried again).
+    400: field errors. 503: Midtrans unavailable; the order exists (id + access key in the
+    answer) and the same request can simply be repeated. 502: Midtrans refused it."""
+
+    def post(self, request: Request) -> Response:
+        try:
+            key = validators.validate_idempotency_token(request.headers.get(IDEMPOTENCY_HEADER, ""))
+        except DjangoValidationError:
+            return Response(
+                {
+                    IDEMPOTENCY_HEADER: [
+                        "Header Idempotency-Key wajib diisi: 16-100 karakter acak "
+                        "(A-Z, a-z, 0-9, _ - : .), sama untuk setiap pengulangan permintaan ini."
+                    ]
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        idempotency_key = f"api:{key}"
+        order = selectors.order_by_idempotency_key(idempotency_key=idempotency_key)
+        created = order is None
+        if order is None:
+            serializer = CheckoutSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+            try:
+                order = services.checkout_create_order(
+                    package_code=data["package"],
+                    customer_name=data["name"],
+                    customer_email=data["email"],
+                    customer_phone=data["phone"],
+                    payment_method=data["payment_method"],
+                    promo_code=data["promo_code"],
+                    idempotency_key=idempotency_key,
+                    ip_address=client_ip_or_none(request._request),
+                    user_agent=user_agent(request._request),
+                )
+            except services.CheckoutError as exc:
+                return Response({exc.field: [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
+        return self._start_payment(order, created=created)
+
+    def _start_payment(self, order: Order, *, created: bool) -> Response:
+        try:
+            attempts.attempt_start(order_id=order.order_id)
+        except (
+            attempts.PaymentAlreadyStarted,
+            attempts.PaymentInProgress,
+            attempts.PaymentNotAllowed,
+        ):
+            pass  # a repeat: the order as it stands is the answer
+        except (attempts.PaymentUnavailable, attempts.PaymentRejected) as exc:
+            unavailable = isinstance(exc, attempts.PaymentUnavailable)
+            body = _order_created_body(order) | {"detail": exc.message, "retryable": unavailable}
+            return Response(
+                body,
+                status=status.HTTP_503_SERVICE_UNAVAILABLE
+                if unavailable
+                else status.HTTP_502_BAD_GATEWAY,
+            )
+        return Response(
+            _order_created_body(order),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class OrderDetailView(APIView):
+    """`GET /api/orders/<order_id>/` with the access key (`X-Order-Key` header or `?key=`).
+    A wrong key and a missing order are the same 404."""
+
+    def get(self, request: Request, order_id: str) -> Response:
+        access_key = request.headers.get(ORDER_KEY_HEADER) or request.query_params.get("key", "")
+        order = selectors.order_for_customer(order_id=order_id, access_key=access_key)
+        if order is None:
+            return Response(
+                {"detail": "Pesanan tidak ditemukan."}, status=status.HTTP_404_NOT_FOUND
+            )
+        summary = selectors.order_public_summary(order=order, now=timezone.now())
+        response = Response(summary)
+        response["Cache-Control"] = "no-store"
+        return response

@@ -1,9 +1,23 @@
 from django.urls import path
 
+from buatfilm.http import rate_limited
 from orders import api
+from orders.views import CREATE_API_RATE, STATUS_API_RATE
 
 app_name = "api"
 
 urlpatterns = [
     path("packages/", api.PackageListView.as_view(), name="packages"),
+    path(
+        "orders/",
+        rate_limited(group="api.order_create", rate=CREATE_API_RATE, method="POST")(
+            api.OrderCreateView.as_view()
+        ),
+        name="order_create",
+    ),
+    path(
+        "orders/<str:order_id>/",
+        rate_limited(group="api.order_detail", rate=STATUS_API_RATE)(api.OrderDetailView.as_view()),
+        name="order_detail",
+    ),
 ]

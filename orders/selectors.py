@@ -1,11 +1,16 @@
 """Reads for the storefront and the order pages."""
 
 import secrets
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import QuerySet
+from django.urls import reverse
 
+from buatfilm.formatting import mask_email, mask_phone, rupiah
 from courses.models import Package
-from orders.models import Order
+from orders.models import Order, OrderStatus
+from payments.models import AttemptStatus, PaymentAttempt
 
 
 def packages_for_sale() -> QuerySet[Package]:
@@ -23,3 +28,103 @@ def order_for_customer(*, order_id: str, access_key: str) -> Order | None:
     if not secrets.compare_digest(order.access_key, access_key):
         return None
     return order
+
+
+def order_by_idempotency_key(*, idempotency_key: str) -> Order | None:
+    """The order a form token / API Idempotency-Key already created, if any."""
+    return Order.objects.filter(idempotency_key=idempotency_key).first()
+
+
+def order_latest_attempt(*, order: Order) -> PaymentAttempt | None:
+    """The newest payment attempt (highest sequence) of an order."""
+    return order.attempts.order_by("-sequence").first()
+
+
+def order_can_retry_payment(*, order: Order, now: datetime) -> bool:
+    """True when the customer may start a new payment attempt (UC-006): the order is CREATED or
+    PENDING_PAYMENT, at least a minute remains before `expires_at`, and there is no live or
+    in-flight attempt. `payments.attempts.attempt_start` enforces the same rule under lock."""
+    if order.status not in (OrderStatus.CREATED, OrderStatus.PENDING_PAYMENT):
+        return False
+    if order.expires_at - now < timedelta(minutes=1):
+        return False
+    latest = order_latest_attempt(order=order)
+    return latest is None or latest.status == AttemptStatus.FAILED
+
+
+def order_public_summary(*, order: Order, now: datetime) -> dict[str, Any]:
+    """What the customer may see about an order (status page and `GET /api/orders/<id>/`), as
+    JSON values. Server truth only; customer contact data masked; the payment link only while
+    its attempt is live; the course link only when PAID."""
+    attempt = order_latest_attempt(order=order)
+    live = attempt is not None and attempt.status == AttemptStatus.PENDING
+    payment: dict[str, Any] = {
+        "method": order.payment_method,
+        "method_display": order.get_payment_method_display(),
+        "midtrans_order_id": attempt.midtrans_order_id if attempt else None,
+        "status": attempt.status if attempt else None,
+        "transaction_status": (attempt.transaction_status or None) if attempt else None,
+        "va_number": (attempt.va_number or None) if attempt else None,
+        "bank": (attempt.bank or None) if attempt else None,
+        "bill_key": (attempt.bill_key or None) if attempt else None,
+        "biller_code": (attempt.biller_code or None) if attempt else None,
+        "redirect_url": attempt.redirect_url if live and attempt and attempt.redirect_url else None,
+    }
+    paid = order.status == OrderStatus.PAID
+    return {
+        "order_id": order.order_id,
+        "status": order.status,
+        "status_display": order.get_status_display(),
+        "amount": order.final_amount,
+        "amount_display": rupiah(order.final_amount),
+        "base_amount": order.base_amount,
+        "discount_amount": order.discount_amount,
+        "discount_code": order.discount_code or None,
+        "currency": order.currency,
+        "package": {"code": order.package_code, "name": order.package_name},
+        "created_at": order.created_at.isoformat(),
+        "expires_at": order.expires_at.isoformat(),
+        "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+        "server_time": now.isoformat(),
+        "seconds_left": max(0, int((order.expires_at - now).total_seconds())),
+        "can_retry_payment": order_can_retry_payment(order=order, now=now),
+        "payment": payment,
+        "customer": {
+            "email": mask_email(order.customer_email),
+            "phone": mask_phone(order.customer_phone),
+        },
+        "course_url": reverse("courses:detail", kwargs={"slug": order.package.course.slug})
+        if paid
+        else None,
+    }
+
+
+def order_invoice_number(*, order: Order) -> str:
+    """`BF-20261124-7KQ2XM` -> `INV-20261124-7KQ2XM`: one receipt per order, derived, so it
+    never needs a counter and support can map it back to the order by eye."""
+    return "INV-" + order.order_id.removeprefix("BF-")
+
+
+def order_paid_attempt(*, order: Order) -> PaymentAttempt | None:
+    """The attempt that paid the order (COMPLETED), else the latest one."""
+    return order.attempts.filter(status=AttemptStatus.COMPLETED).order_by(
+        "-sequence"
+    ).first() or order_latest_attempt(order=order)
+
+
+_FAILURE_TEXT = {
+    "deny": "Pembayaran ditolak oleh bank atau penyedia pembayaran.",
+    "cancel": "Pembayaran dibatalkan.",
+    "expire": "Tagihan pembayarannya sudah kedaluwarsa.",
+    "failure": "Pembayaran gagal diproses oleh penyedia pembayaran.",
+}
+
+
+def attempt_failure_text(*, attempt: PaymentAttempt | None) -> str:
+    """Why the last payment did not go through, in the customer's words, from what Midtrans
+    told us (never from the finish-redirect query string)."""
+    if attempt is None:
+        return "Pembayaran tidak berhasil."
+    if attempt.snap_error and not attempt.transaction_status:
+        return "Tagihan pembayaran gagal dibuat."
+    return _FAILURE_TEXT.get(attempt.transaction_status, "Pembayaran tidak berhasil.")

@@ -6,5 +6,8 @@ app_name = "orders"
 
 urlpatterns = [
     path("", views.landing, name="landing"),
+    path("checkout/<slug:package_code>/", views.checkout, name="checkout"),
     path("orders/<str:order_id>/", views.order_status, name="status"),
+    path("orders/<str:order_id>/pay/", views.retry_payment, name="retry_payment"),
+    path("orders/<str:order_id>/receipt/", views.receipt, name="receipt"),
 ]

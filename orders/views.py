@@ -1,15 +1,220 @@
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Customer pages: landing, checkout, payment retry, order status and receipt. Thin: they
+validate input with the form, call `orders.services` / `payments.attempts`, and render."""
 
-from orders import selectors
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from buatfilm.http import client_ip_or_none, rate_limited, user_agent
+from courses.models import Package
+from notifications.services import order_status_url
+from orders import selectors, services
+from orders.forms import CheckoutForm
+from orders.models import Order, OrderStatus
+from payments import attempts
+from payments.models import AttemptStatus
+
+# Per client IP. Polling the status API every 5 s is 12/min per open tab.
+CHECKOUT_RATE = "10/m"
+RETRY_RATE = "10/m"
+STATUS_PAGE_RATE = "60/m"
+STATUS_API_RATE = "120/m"
+CREATE_API_RATE = "10/m"
+
+
+class HttpResponseSeeOther(HttpResponseRedirect):
+    """303: after a POST the browser follows with a GET (Snap page, status page)."""
+
+    status_code = 303
 
 
 def landing(request: HttpRequest) -> HttpResponse:
     return render(request, "orders/landing.html", {"packages": selectors.packages_for_sale()})
 
 
-def order_status(request: HttpRequest, order_id: str) -> HttpResponse:
+def _package_or_404(package_code: str) -> Package:
+    try:
+        return services.package_for_checkout(package_code=package_code)
+    except services.PackageUnavailable as exc:
+        raise Http404("package not for sale") from exc
+
+
+def _prefill(request: HttpRequest) -> dict[str, str]:
+    """ "Pesan lagi" from a failed/expired order: `?from=<order_id>&key=<access_key>` fills the
+    form from that order (by reference, so no contact data travels in the URL)."""
+    order = selectors.order_for_customer(
+        order_id=request.GET.get("from", ""), access_key=request.GET.get("key", "")
+    )
+    if order is None:
+        return {}
+    return {
+        "name": order.customer_name,
+        "email": order.customer_email,
+        "phone": order.customer_phone,
+        "payment_method": order.payment_method,
+    }
+
+
+def ttl_display(minutes: int) -> str:
+    """1440 -> '24 jam', 90 -> '1 jam 30 menit', 30 -> '30 menit'."""
+    hours, rest = divmod(minutes, 60)
+    parts = [f"{hours} jam"] if hours else []
+    if rest or not parts:
+        parts.append(f"{rest} menit")
+    return " ".join(parts)
+
+
+def _render_checkout(
+    request: HttpRequest, package: Package, form: CheckoutForm, status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "orders/checkout.html",
+        {"package": package, "form": form, "ttl": ttl_display(settings.ORDER_TTL_MINUTES)},
+        status=status,
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@rate_limited(group="orders.checkout", rate=CHECKOUT_RATE, method="POST")
+def checkout(request: HttpRequest, package_code: str) -> HttpResponse:
+    package = _package_or_404(package_code)
+    if request.method != "POST":
+        return _render_checkout(request, package, CheckoutForm(initial=_prefill(request)))
+    form = CheckoutForm(request.POST)
+    if not form.is_valid():
+        return _render_checkout(request, package, form, status=400)
+    data = form.cleaned_data
+    try:
+        order = services.checkout_create_order(
+            package_code=package.code,
+            customer_name=data["name"],
+            customer_email=data["email"],
+            customer_phone=data["phone"],
+            payment_method=data["payment_method"],
+            promo_code=data["promo_code"],
+            idempotency_key=form.idempotency_key,
+            ip_address=client_ip_or_none(request),
+            user_agent=user_agent(request),
+        )
+    except services.PromoInvalid as exc:
+        form.add_error("promo_code", exc.message)
+        return _render_checkout(request, package, form, status=400)
+    except services.PackageUnavailable as exc:
+        raise Http404("package not for sale") from exc
+    return _start_payment(request, order)
+
+
+@never_cache
+@require_POST
+@rate_limited(group="orders.retry_payment", rate=RETRY_RATE)
+def retry_payment(request: HttpRequest, order_id: str) -> HttpResponse:
+    """ "Coba lagi" / "Coba bayar lagi": a new payment attempt for an order the customer holds
+    the key of (form field `key`)."""
+    order = selectors.order_for_customer(order_id=order_id, access_key=request.POST.get("key", ""))
+    if order is None:
+        raise Http404
+    return _start_payment(request, order)
+
+
+def _start_payment(request: HttpRequest, order: Order) -> HttpResponse:
+    """Start (or find) the Snap transaction and send the customer where they can pay."""
+    try:
+        attempt = attempts.attempt_start(order_id=order.order_id)
+    except attempts.PaymentAlreadyStarted as exc:
+        return HttpResponseSeeOther(exc.redirect_url)
+    except (attempts.PaymentInProgress, attempts.PaymentNotAllowed):
+        return HttpResponseSeeOther(order_status_url(order))
+    except attempts.PaymentUnavailable as exc:
+        return _render_payment_problem(request, exc, retryable=True, status=503)
+    except attempts.PaymentRejected as exc:
+        return _render_payment_problem(request, exc, retryable=False, status=502)
+    return HttpResponseSeeOther(attempt.redirect_url)
+
+
+def _render_payment_problem(
+    request: HttpRequest, exc: attempts.PaymentStartError, *, retryable: bool, status: int
+) -> HttpResponse:
+    order = exc.order
+    return render(
+        request,
+        "orders/payment_problem.html",
+        {
+            "order": order,
+            "message": exc.message,
+            "retryable": retryable,
+            "status_url": order_status_url(order),
+            "support_whatsapp_url": settings.SUPPORT_WHATSAPP_URL,
+        },
+        status=status,
+    )
+
+
+def _order_or_404(request: HttpRequest, order_id: str) -> Order:
     order = selectors.order_for_customer(order_id=order_id, access_key=request.GET.get("key", ""))
     if order is None:
         raise Http404
-    return render(request, "orders/status.html", {"order": order})
+    return order
+
+
+@never_cache
+@require_GET
+@rate_limited(group="orders.status", rate=STATUS_PAGE_RATE)
+def order_status(request: HttpRequest, order_id: str) -> HttpResponse:
+    """Server truth only: whatever Midtrans put in the finish-redirect query string
+    (`transaction_status=settlement`, ...) is ignored (UC-017)."""
+    order = _order_or_404(request, order_id)
+    now = timezone.now()
+    summary = selectors.order_public_summary(order=order, now=now)
+    attempt = selectors.order_latest_attempt(order=order)
+    in_flight = attempt is not None and attempt.status == AttemptStatus.CREATED
+    path = reverse("orders:checkout", kwargs={"package_code": order.package_code})
+    return render(
+        request,
+        "orders/status.html",
+        {
+            "order": order,
+            "summary": summary,
+            "in_flight": in_flight,
+            "polling": order.status == OrderStatus.PENDING_PAYMENT or in_flight,
+            "last_attempt_failed": attempt is not None and attempt.status == AttemptStatus.FAILED,
+            "failure_text": selectors.attempt_failure_text(attempt=attempt),
+            "time_left_display": countdown_display(summary["seconds_left"]),
+            "api_url": reverse("api:order_detail", kwargs={"order_id": order.order_id}),
+            "reorder_url": f"{path}?from={order.order_id}&key={order.access_key}",
+            "package_active": selectors.packages_for_sale()
+            .filter(code=order.package_code)
+            .exists(),
+            "support_whatsapp_url": settings.SUPPORT_WHATSAPP_URL,
+        },
+    )
+
+
+def countdown_display(seconds: int) -> str:
+    """12345 -> '03:25:45' (what the countdown shows before/without JavaScript)."""
+    hours, rest = divmod(max(0, seconds), 3600)
+    return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+@never_cache
+@require_GET
+@rate_limited(group="orders.receipt", rate=STATUS_PAGE_RATE)
+def receipt(request: HttpRequest, order_id: str) -> HttpResponse:
+    """Printable receipt, for PAID orders only (anything else: 404, like a wrong key)."""
+    order = _order_or_404(request, order_id)
+    if order.status != OrderStatus.PAID:
+        raise Http404
+    return render(
+        request,
+        "orders/receipt.html",
+        {
+            "order": order,
+            "invoice_number": selectors.order_invoice_number(order=order),
+            "attempt": selectors.order_paid_attempt(order=order),
+        },
+    )

@@ -1,0 +1,240 @@
+"""The customer journey in a real browser (Debian chromium, Playwright), on a phone-sized
+viewport, against the live site and the Midtrans simulator over real HTTP.
+
+Set BROWSER_SCREENSHOT_DIR=/tmp/shots to keep screenshots of each step for a visual check.
+"""
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+from conftest import CHROMIUM
+from courses.models import Package
+from courses.services import catalog_seed
+from orders.models import Order, OrderStatus
+from payments.models import AttemptStatus, PaymentAttempt
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE_VIEWPORT = {"width": 390, "height": 844}
+COUNTDOWN = re.compile(r"^\d{2}:\d{2}:\d{2}$")
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # between browser steps are ordinary blocking calls, which Django would otherwise refuse.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport=PHONE_VIEWPORT, locale="id-ID")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        context.close()
+        browser.close()
+        # Without this, one PostgreSQL session opened by the ORM calls made while Playwright
+        # was running stays open and the test database cannot be dropped after the run.
+        connections.close_all()
+
+
+def screenshot(page, name: str) -> None:
+    directory = os.environ.get("BROWSER_SCREENSHOT_DIR")
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(directory) / f"{name}.png"), full_page=True)
+
+
+def test_customer_buys_and_lands_on_a_live_status_page(
+    live_server, midtrans_sim, settings, browser_page
+):
+    settings.SITE_URL = live_server.url
+    midtrans_sim.simulator.notification_url = live_server.url + "/payments/midtrans/notification/"
+    catalog_seed()
+    page = browser_page
+
+    # Landing: packages with prices, "Order Sekarang".
+    page.goto(live_server.url + "/")
+    assert page.get_by_role("heading", name="Buat Film Pakai AI").is_visible()
+    assert page.get_by_text("Rp 499.000").is_visible()
+    screenshot(page, "1-landing")
+    page.get_by_role("link", name="Order Sekarang: Paket Pro").click()
+    page.wait_for_url(f"{live_server.url}/checkout/pro/")
+
+    # UC-007: invalid data is explained next to each field, typed values stay.
+    page.get_by_label("Nama lengkap").fill("B")
+    page.get_by_label("Email").fill("budi@")
+    page.get_by_label("Nomor WhatsApp").fill("021 555 1234")
+    page.get_by_role("button", name="Order").click()
+    alert = page.get_by_role("alert")
+    assert "Periksa lagi isian berikut" in alert.inner_text()
+    assert page.get_by_text("Nama terlalu pendek: minimal 3 karakter.").first.is_visible()
+    assert page.get_by_label("Nama lengkap").get_attribute("aria-invalid") == "true"
+    assert page.get_by_label("Nomor WhatsApp").input_value() == "021 555 1234"
+    screenshot(page, "2-checkout-errors")
+    assert not Order.objects.exists()
+
+    # Fixed: the order is created and the customer is sent to the (simulated) Snap page.
+    page.get_by_label("Nama lengkap").fill("Budi Santoso")
+    page.get_by_label("Email").fill("budi@example.com")
+    page.get_by_label("Nomor WhatsApp").fill("0812-3456-7890")
+    page.get_by_label(re.compile("Virtual Account BCA")).check()
+    page.get_by_role("button", name="Order").click()
+    page.wait_for_url(re.compile(re.escape(midtrans_sim.base_url) + "/snap/v4/redirection/"))
+    order = Order.objects.get()
+    assert order.status == OrderStatus.PENDING_PAYMENT
+    assert order.customer_phone == "+6281234567890"
+    assert page.locator("#sim-order-id").inner_text() == f"{order.order_id}-1"
+    assert page.locator("#sim-amount").inner_text() == "Rp 499.000"
+    screenshot(page, "3-snap-simulator")
+
+    # The customer picks the method; Snap's finish redirect brings them back to the status page
+    # (with Midtrans' query parameters, which the page ignores).
+    page.locator("#sim-choose").click()
+    page.wait_for_url(re.compile(re.escape(f"{live_server.url}/orders/{order.order_id}/")))
+    assert f"key={order.access_key}" in page.url
+    assert "transaction_status=pending" in page.url
+    assert page.get_by_role("heading", name="Menunggu pembayaran").is_visible()
+    assert page.get_by_text("Rp 499.000").first.is_visible()
+    assert "b***i@example.com" in page.content()
+    assert "budi@example.com" not in page.content()
+
+    # The countdown runs, from the server's clock: about 24 h left.
+    countdown = page.locator("[data-countdown]")
+    first = countdown.inner_text()
+    time.sleep(1.5)
+    second = countdown.inner_text()
+    assert COUNTDOWN.match(first) and COUNTDOWN.match(second)
+    assert first.startswith("23:59") or first.startswith("24:00")
+    assert second != first
+    screenshot(page, "4-status-pending")
+
+    # The pay link on the status page leads back to the same Snap transaction.
+    attempt = PaymentAttempt.objects.get()
+    assert attempt.status == AttemptStatus.PENDING
+    assert (
+        page.get_by_role("link", name=re.compile("Lihat cara bayar|Bayar sekarang")).get_attribute(
+            "href"
+        )
+        == attempt.redirect_url
+    )
+
+    # PAID ending (to be added by the webhook engineer once the notification endpoint exists):
+    # go back to the Snap page, click #sim-pay, then assert the status page turns to
+    # "Pembayaran berhasil" by itself (polling) and shows the course and receipt links.
+
+
+def fill_valid_checkout(page) -> None:
+    page.get_by_label("Nama lengkap").fill("Budi Santoso")
+    page.get_by_label("Email").fill("budi@example.com")
+    page.get_by_label("Nomor WhatsApp").fill("0812-3456-7890")
+    page.get_by_label(re.compile("QRIS")).check()
+
+
+def test_midtrans_down_shows_the_retry_page_and_retry_reaches_snap(
+    live_server, midtrans_sim, settings, browser_page
+):
+    settings.SITE_URL = live_server.url
+    settings.MIDTRANS_READ_TIMEOUT = 0.3
+    settings.MIDTRANS_MAX_RETRIES = 0
+    catalog_seed()
+    midtrans_sim.simulator.delay_next(count=1, seconds=1.5, path_prefix="/snap/")
+    page = browser_page
+
+    page.goto(live_server.url + "/checkout/starter/")
+    fill_valid_checkout(page)
+    page.get_by_role("button", name="Order").click()
+
+    heading = page.get_by_role("heading", name="Pembayaran belum bisa dibuat, pesananmu aman")
+    heading.wait_for()
+    order = Order.objects.get()
+    assert order.status == OrderStatus.CREATED
+    assert (
+        page.get_by_role("link", name="Lihat status pesanan")
+        .get_attribute("href")
+        .endswith(f"/orders/{order.order_id}/?key={order.access_key}")
+    )
+    screenshot(page, "5-payment-unavailable")
+
+    page.get_by_role("button", name="Coba lagi").click()
+    page.wait_for_url(re.compile(re.escape(midtrans_sim.base_url) + "/snap/v4/redirection/"))
+    assert page.locator("#sim-order-id").inner_text() == f"{order.order_id}-2"
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_PAYMENT
+
+
+def test_paid_order_status_and_printable_receipt(live_server, settings, browser_page):
+    from orders.services import order_transition
+    from orders.tests.factories import OrderFactory
+    from payments.tests.factories import PaymentAttemptFactory, PaymentEventFactory
+
+    settings.SITE_URL = live_server.url
+    catalog_seed()
+    order = OrderFactory(package=Package.objects.get(code="pro"), customer_email="sari@example.com")
+    attempt = PaymentAttemptFactory(order=order, status=AttemptStatus.COMPLETED)
+    order_transition(
+        order_id=order.order_id,
+        to_status=OrderStatus.PAID,
+        actor="test",
+        payment_event=PaymentEventFactory(attempt=attempt),
+    )
+    page = browser_page
+
+    page.goto(f"{live_server.url}/orders/{order.order_id}/?key={order.access_key}")
+    assert page.get_by_role("heading", name=re.compile("Pembayaran berhasil")).is_visible()
+    assert page.get_by_role("link", name="Buka kursus").get_attribute("href") == (
+        "/courses/buat-film-pakai-ai/"
+    )
+    screenshot(page, "6-status-paid")
+
+    page.get_by_role("link", name="Lihat kuitansi").click()
+    page.get_by_role("heading", name="Kuitansi pembayaran").wait_for()
+    assert "INV-" + order.order_id.removeprefix("BF-") in page.content()
+    assert "sari@example.com" not in page.content()
+    screenshot(page, "7-receipt")
+    page.emulate_media(media="print")
+    assert not page.locator(".site-header").is_visible()
+    assert not page.get_by_role("button", name="Cetak / simpan PDF").is_visible()
+    assert page.get_by_role("heading", name="Kuitansi pembayaran").is_visible()
+
+
+def test_the_status_page_follows_the_server_by_polling(live_server, settings, browser_page):
+    from orders.services import order_transition
+    from orders.tests.factories import OrderFactory
+    from payments.tests.factories import PaymentAttemptFactory, PaymentEventFactory
+
+    settings.SITE_URL = live_server.url
+    catalog_seed()
+    order = OrderFactory(package=Package.objects.get(code="starter"))
+    attempt = PaymentAttemptFactory(order=order, redirect_url="http://127.0.0.1:9/snap/x")
+    page = browser_page
+    page.goto(f"{live_server.url}/orders/{order.order_id}/?key={order.access_key}")
+    assert page.get_by_role("heading", name="Menunggu pembayaran").is_visible()
+
+    # A VA number arrives (webhook "pending"): the page shows it without a manual refresh.
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(va_number="12345678901", bank="bca")
+    page.get_by_text("12345678901").wait_for(timeout=12_000)
+
+    # The payment is confirmed: the page turns to success by itself.
+    order_transition(
+        order_id=order.order_id,
+        to_status=OrderStatus.PAID,
+        actor="test",
+        payment_event=PaymentEventFactory(attempt=attempt),
+    )
+    page.get_by_role("heading", name="Pembayaran berhasil").wait_for(timeout=12_000)
+    assert page.get_by_role("link", name="Buka kursus").is_visible()

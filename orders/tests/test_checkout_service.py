@@ -1,0 +1,255 @@
+"""`orders.services.checkout_create_order`: amounts, promo rules, idempotency, order ids."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from courses.tests.factories import PackageFactory
+from orders import services
+from orders.models import Order, OrderStatus, PromoCode
+from orders.services import PackageUnavailable, PromoInvalid, checkout_create_order
+from supportdesk.models import AuditLog
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def package():
+    return PackageFactory(code="pro", name="Paket Pro", price=499_000)
+
+
+def promo(**kwargs) -> PromoCode:
+    defaults = {"code": "HEMAT10", "kind": PromoCode.Kind.PERCENT, "value": 10}
+    return PromoCode.objects.create(**(defaults | kwargs))
+
+
+def create(**kwargs) -> Order:
+    args = {
+        "package_code": "pro",
+        "customer_name": "Budi Santoso",
+        "customer_email": "budi@example.com",
+        "customer_phone": "+6281234567890",
+        "payment_method": "gopay",
+        "promo_code": "",
+        "idempotency_key": "",
+        "ip_address": "203.0.113.7",
+        "user_agent": "pytest",
+    }
+    return checkout_create_order(**(args | kwargs))
+
+
+def test_creates_a_created_order_with_a_price_snapshot(package, settings):
+    settings.ORDER_TTL_MINUTES = 24 * 60
+    now = timezone.now()
+    order = create(now=now, idempotency_key="form:abc")
+
+    assert order.status == OrderStatus.CREATED
+    assert order.order_id.startswith("BF-")
+    assert (order.package_code, order.package_name) == ("pro", "Paket Pro")
+    assert (order.base_amount, order.discount_amount, order.final_amount) == (499_000, 0, 499_000)
+    assert order.expires_at == now + timedelta(hours=24)
+    assert order.payment_method == "gopay"
+    assert order.idempotency_key == "form:abc"
+    assert (order.ip_address, order.user_agent) == ("203.0.113.7", "pytest")
+    assert len(order.access_key) >= 43  # 256 bits
+    audit = AuditLog.objects.get(entity_id=order.order_id, action="order_created")
+    assert audit.new_value["final_amount"] == 499_000
+    assert "budi@example.com" not in str(audit.new_value)
+
+    package.price = 599_000
+    package.save()
+    order.refresh_from_db()
+    assert order.final_amount == 499_000  # a snapshot, not a reference
+
+
+def test_same_idempotency_key_returns_the_first_order(package):
+    code = promo(max_uses=10)
+    first = create(idempotency_key="form:same", promo_code="HEMAT10")
+    again = create(idempotency_key="form:same", promo_code="HEMAT10", customer_name="Lain Lagi")
+
+    assert again.pk == first.pk
+    assert Order.objects.count() == 1
+    code.refresh_from_db()
+    assert code.used_count == 1
+
+
+def test_orders_without_a_key_are_independent(package):
+    assert create().pk != create().pk
+
+
+def test_order_id_collision_is_retried(package, monkeypatch):
+    existing = create()
+    ids = iter([existing.order_id, "BF-20260101-ABCDEF"])
+    monkeypatch.setattr(services, "generate_order_id", lambda now=None: next(ids))
+
+    order = create()
+
+    assert order.order_id == "BF-20260101-ABCDEF"
+    assert Order.objects.count() == 2
+
+
+def test_unknown_and_inactive_packages_are_refused(package):
+    with pytest.raises(PackageUnavailable):
+        create(package_code="nope")
+    package.is_active = False
+    package.save()
+    with pytest.raises(PackageUnavailable):
+        create()
+    assert not Order.objects.exists()
+
+
+def test_a_package_of_an_inactive_course_is_refused(package):
+    package.course.is_active = False
+    package.course.save()
+    with pytest.raises(PackageUnavailable, match="tidak ditemukan"):
+        create()
+
+
+# --- promo codes --------------------------------------------------------------------------
+
+
+def test_percent_promo_is_case_insensitive_and_counted(package):
+    code = promo(code="HEMAT10", value=10, max_uses=5)
+
+    order = create(promo_code="hemat10")
+
+    assert order.promo_code == code
+    assert (order.discount_code, order.discount_amount, order.final_amount) == (
+        "HEMAT10",
+        49_900,
+        449_100,
+    )
+    code.refresh_from_db()
+    assert code.used_count == 1
+
+
+def test_percent_promo_rounds_to_whole_rupiah(package):
+    package.price = 299_999
+    package.save()
+    promo(value=15)
+    order = create(promo_code="HEMAT10")
+    assert order.discount_amount == 45_000  # 44 999.85 rounded
+    assert order.final_amount == 254_999
+
+
+def test_fixed_promo(package):
+    promo(code="POTONG50", kind=PromoCode.Kind.FIXED, value=50_000)
+    order = create(promo_code="POTONG50")
+    assert (order.discount_amount, order.final_amount) == (50_000, 449_000)
+
+
+def test_a_discount_never_makes_the_order_free(package):
+    promo(code="GRATIS", kind=PromoCode.Kind.FIXED, value=1_000_000)
+    promo(code="SERATUS", kind=PromoCode.Kind.PERCENT, value=100)
+    assert create(promo_code="GRATIS").final_amount == 1
+    assert create(promo_code="SERATUS").final_amount == 1
+
+
+def test_promo_limited_to_packages(package):
+    other = PackageFactory(code="starter")
+    code = promo()
+    code.packages.add(package)
+    assert create(promo_code="HEMAT10").discount_amount == 49_900
+    with pytest.raises(PromoInvalid, match="tidak berlaku untuk paket ini"):
+        create(package_code=other.code, promo_code="HEMAT10")
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ({"code": "LAIN"}, "Kode promo tidak ditemukan."),
+        ({"is_active": False}, "Kode promo tidak ditemukan."),
+        ({"valid_from": timezone.now() + timedelta(days=1)}, "Kode promo belum berlaku."),
+        ({"valid_until": timezone.now() - timedelta(seconds=1)}, "Kode promo sudah berakhir."),
+        ({"max_uses": 3, "used_count": 3}, "Kuota kode promo sudah habis."),
+    ],
+)
+def test_invalid_promos_are_refused_with_a_specific_message(package, setup, message):
+    code = promo(**setup)
+    used = code.used_count
+
+    with pytest.raises(PromoInvalid) as excinfo:
+        create(promo_code="HEMAT10")
+
+    assert excinfo.value.message == message
+    assert excinfo.value.field == "promo_code"
+    assert not Order.objects.exists()
+    code.refresh_from_db()
+    assert code.used_count == used
+
+
+def test_promo_within_its_window_applies(package):
+    now = timezone.now()
+    promo(valid_from=now - timedelta(days=1), valid_until=now + timedelta(days=1))
+    assert create(promo_code="HEMAT10", now=now).discount_amount == 49_900
+
+
+def test_the_last_promo_use_goes_to_one_order(package):
+    promo(max_uses=1)
+    create(promo_code="HEMAT10")
+    with pytest.raises(PromoInvalid, match="Kuota"):
+        create(promo_code="HEMAT10")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_checkouts_never_exceed_the_promo_quota(package):
+    code = promo(max_uses=2)
+    results: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(6)
+
+    def buy(n: int) -> None:
+        try:
+            barrier.wait()
+            create(promo_code="HEMAT10", customer_email=f"b{n}@example.com")
+            outcome = "ok"
+        except PromoInvalid as exc:
+            outcome = exc.message
+        finally:
+            connection.close()
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=buy, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(results) == ["Kuota kode promo sudah habis."] * 4 + ["ok"] * 2
+    code.refresh_from_db()
+    assert code.used_count == 2
+    assert Order.objects.filter(promo_code=code).count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submits_with_one_key_create_one_order(package):
+    code = promo(max_uses=100)
+    order_ids: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(8)
+
+    def submit() -> None:
+        try:
+            barrier.wait()
+            order = create(idempotency_key="form:double-click", promo_code="HEMAT10")
+        finally:
+            connection.close()
+        with lock:
+            order_ids.append(order.order_id)
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(order_ids) == 8 and len(set(order_ids)) == 1
+    assert Order.objects.count() == 1
+    code.refresh_from_db()
+    assert code.used_count == 1  # the losers' uses were rolled back with their inserts

@@ -1,0 +1,302 @@
+"""The one way this site talks to Midtrans: a thin wrapper around the official `midtransclient`.
+
+Why a wrapper: the SDK sends requests without any timeout and reports every problem as one
+exception type. Here every request has a (connect, read) timeout, connection errors, timeouts
+and 5xx answers are retried a bounded number of times with backoff (4xx never: Midtrans has
+decided), and callers see three outcomes: a result, `MidtransUnavailable` (try again later) or
+`MidtransRejected` (the request itself is wrong). Base URLs come from settings so development
+and tests talk to the local simulator through the real SDK over real HTTP.
+
+The server key is sent as HTTP Basic auth by the SDK and never logged: log lines carry only
+the operation, the Midtrans order id, HTTP status codes and Midtrans' own error messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import midtransclient
+import requests
+from django.conf import settings
+from midtransclient.error_midtrans import JSONDecodeError as SdkJSONDecodeError
+from midtransclient.error_midtrans import MidtransAPIError
+
+logger = logging.getLogger(__name__)
+
+# The customer waits for `create_snap_transaction` inside a web request (gunicorn kills a
+# worker after 30 s): no retry starts unless it can finish within this budget.
+RETRY_BUDGET_SECONDS = 20.0
+BACKOFF_BASE_SECONDS = 0.2
+
+# Status answers "Transaction doesn't exist" with 404 (as HTTP status or, on the real API, as
+# the body's status_code) until the customer has picked a payment method.
+_NOT_FOUND = 404
+# Snap answers 406 to an order id it has seen. After a timed-out first try that means "the
+# first request did reach Midtrans", which we cannot recover the token of: unavailable.
+_DUPLICATE_ORDER_ID = 406
+
+
+class MidtransError(Exception):
+    """Base class of everything this module raises."""
+
+
+class MidtransUnavailable(MidtransError):
+    """Midtrans could not be reached or kept failing (connection error, timeout, 5xx) after
+    the bounded retries. The request may or may not have taken effect at Midtrans."""
+
+
+class MidtransRejected(MidtransError):
+    """Midtrans answered with a 4xx (or a body status_code >= 400): the request is wrong and
+    retrying it unchanged will not help."""
+
+    def __init__(
+        self, message: str, *, http_status: int, messages: list[str], from_midtrans: bool = True
+    ) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.messages = messages
+        # False when the answer was not Midtrans JSON (a proxy page, a wrong base URL).
+        self.from_midtrans = from_midtrans
+
+
+class _ServerError(Exception):
+    """A 5xx answer, raised by the session before the SDK tries to parse it."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+class _NotJSON(Exception):
+    """A non-5xx answer whose body is not JSON (a proxy page, a misrouted URL)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status} with a non-JSON body")
+        self.status = status
+
+
+class TimeoutSession(requests.Session):
+    """A `requests.Session` that puts an explicit timeout on every request.
+
+    Installed as `sdk.http_client.http_client`, which the SDK calls as
+    `.request(method, url, auth=..., data=..., headers=..., ...)` without a timeout. It also
+    turns 5xx and non-JSON answers into exceptions so they are classified by status, not by
+    whatever the SDK makes of the body."""
+
+    def __init__(self, *, connect_timeout: float, read_timeout: float) -> None:
+        super().__init__()
+        self.timeout = (connect_timeout, read_timeout)
+
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        kwargs["timeout"] = self.timeout
+        response = super().request(method, url, *args, **kwargs)
+        if response.status_code >= 500:
+            raise _ServerError(response.status_code)
+        try:
+            response.json()
+        except ValueError as exc:
+            raise _NotJSON(response.status_code) from exc
+        return response
+
+
+def _error_messages(body: dict[str, Any] | None) -> list[str]:
+    """Midtrans' own words: Snap uses `error_messages`, Core `status_message`."""
+    if not isinstance(body, dict):
+        return []
+    messages = body.get("error_messages")
+    if isinstance(messages, list):
+        return [str(m)[:300] for m in messages]
+    if body.get("status_message"):
+        return [str(body["status_message"])[:300]]
+    return []
+
+
+def _effective_status(exc: MidtransAPIError) -> int:
+    """The real API sometimes answers HTTP 200 with `status_code: "404"` in the body."""
+    body = exc.api_response_dict if isinstance(exc.api_response_dict, dict) else {}
+    try:
+        body_status = int(body.get("status_code", 0))
+    except (TypeError, ValueError):
+        body_status = 0
+    if exc.http_status_code < 400 and body_status >= 400:
+        return body_status
+    return exc.http_status_code
+
+
+class MidtransGateway:
+    """Snap (create transaction) and Core API (status, expire, cancel) with timeouts, bounded
+    retries and a small error vocabulary. Build one with `get_gateway()`."""
+
+    def __init__(
+        self,
+        *,
+        server_key: str,
+        client_key: str = "",
+        is_production: bool = False,
+        snap_base_url: str = "",
+        api_base_url: str = "",
+        connect_timeout: float = 3.05,
+        read_timeout: float = 10.0,
+        max_retries: int = 2,
+        backoff_seconds: float = BACKOFF_BASE_SECONDS,
+        retry_budget_seconds: float = RETRY_BUDGET_SECONDS,
+    ) -> None:
+        self.max_retries = max(0, max_retries)
+        self.backoff_seconds = backoff_seconds
+        self.retry_budget_seconds = retry_budget_seconds
+        self.request_seconds = connect_timeout + read_timeout
+        self.session = TimeoutSession(connect_timeout=connect_timeout, read_timeout=read_timeout)
+        self.snap = midtransclient.Snap(
+            is_production=is_production, server_key=server_key, client_key=client_key
+        )
+        self.core = midtransclient.CoreApi(
+            is_production=is_production, server_key=server_key, client_key=client_key
+        )
+        # Instance attributes shadow the SDK's class-level URLs for this gateway only.
+        if snap_base_url:
+            self.snap.api_config.SNAP_SANDBOX_BASE_URL = snap_base_url.rstrip("/")
+            self.snap.api_config.SNAP_PRODUCTION_BASE_URL = snap_base_url.rstrip("/")
+        if api_base_url:
+            self.core.api_config.CORE_SANDBOX_BASE_URL = api_base_url.rstrip("/")
+            self.core.api_config.CORE_PRODUCTION_BASE_URL = api_base_url.rstrip("/")
+        self.snap.http_client.http_client = self.session
+        self.core.http_client.http_client = self.session
+
+    def __repr__(self) -> str:  # the SDK's ApiConfig repr contains the server key
+        return f"<MidtransGateway snap={self.snap.api_config.get_snap_base_url()}>"
+
+    # --- Public interface ---------------------------------------------------------------------
+
+    def create_snap_transaction(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Create a Snap transaction; returns Midtrans' answer (`token`, `redirect_url`).
+
+        Raises `MidtransUnavailable` or `MidtransRejected`."""
+        order_id = str(params.get("transaction_details", {}).get("order_id", ""))
+        return self._call("snap_create", order_id, lambda: self.snap.create_transaction(params))
+
+    def get_status(self, midtrans_order_id: str) -> dict[str, Any] | None:
+        """The transaction status, or None when Midtrans has no transaction yet (404: the
+        customer has not picked a payment method, which is "not started", not an error).
+
+        Raises `MidtransUnavailable` or `MidtransRejected`."""
+        try:
+            return self._call(
+                "status",
+                midtrans_order_id,
+                lambda: self.core.transactions.status(midtrans_order_id),
+            )
+        except MidtransRejected as exc:
+            if exc.http_status == _NOT_FOUND and exc.from_midtrans:
+                return None
+            raise
+
+    def expire(self, midtrans_order_id: str) -> dict[str, Any]:
+        """Ask Midtrans to expire a pending transaction. Raises `MidtransUnavailable` or
+        `MidtransRejected` (e.g. 404 unknown, 412 already final)."""
+        return self._call(
+            "expire", midtrans_order_id, lambda: self.core.transactions.expire(midtrans_order_id)
+        )
+
+    def cancel(self, midtrans_order_id: str) -> dict[str, Any]:
+        """Ask Midtrans to cancel a transaction. Raises `MidtransUnavailable` or
+        `MidtransRejected` (e.g. 404 unknown, 412 already final)."""
+        return self._call(
+            "cancel", midtrans_order_id, lambda: self.core.transactions.cancel(midtrans_order_id)
+        )
+
+    # --- Retry loop -----------------------------------------------------------------------------
+
+    def _call(
+        self, operation: str, midtrans_order_id: str, send: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        started = time.monotonic()
+        last_problem = ""
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                delay = self.backoff_seconds * 2 ** (attempt - 1) * (1 + random.random() / 4)  # noqa: S311
+                elapsed = time.monotonic() - started
+                if elapsed + delay + self.request_seconds > self.retry_budget_seconds:
+                    logger.warning(
+                        "midtrans %s %s: no time left for retry %s",
+                        operation,
+                        midtrans_order_id,
+                        attempt,
+                    )
+                    break
+                time.sleep(delay)
+            try:
+                return send()
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                last_problem = type(exc).__name__
+            except _ServerError as exc:
+                last_problem = f"HTTP {exc.status}"
+            except _NotJSON as exc:
+                raise self._rejected(
+                    operation, midtrans_order_id, exc.status, [str(exc)], from_midtrans=False
+                ) from exc
+            except SdkJSONDecodeError as exc:  # the SDK's own check; unreachable with our session
+                raise MidtransUnavailable(f"midtrans {operation}: unreadable answer") from exc
+            except MidtransAPIError as exc:
+                status = _effective_status(exc)
+                messages = _error_messages(exc.api_response_dict)
+                if status == _DUPLICATE_ORDER_ID and attempt and operation == "snap_create":
+                    # Our earlier try reached Midtrans after all; its token is lost to us.
+                    last_problem = "HTTP 406 after a failed first try"
+                    break
+                if status >= 500:
+                    last_problem = f"HTTP {status}"
+                else:
+                    raise self._rejected(operation, midtrans_order_id, status, messages) from exc
+            logger.warning(
+                "midtrans %s %s failed (try %s of %s): %s",
+                operation,
+                midtrans_order_id,
+                attempt + 1,
+                self.max_retries + 1,
+                last_problem,
+            )
+        raise MidtransUnavailable(f"midtrans {operation} {midtrans_order_id}: {last_problem}")
+
+    @staticmethod
+    def _rejected(
+        operation: str,
+        midtrans_order_id: str,
+        status: int,
+        messages: list[str],
+        *,
+        from_midtrans: bool = True,
+    ) -> MidtransRejected:
+        if status != _NOT_FOUND or not from_midtrans:
+            logger.error(
+                "midtrans %s %s rejected: HTTP %s %s",
+                operation,
+                midtrans_order_id,
+                status,
+                "; ".join(messages),
+            )
+        return MidtransRejected(
+            f"midtrans {operation} {midtrans_order_id}: HTTP {status}",
+            http_status=status,
+            messages=messages,
+            from_midtrans=from_midtrans,
+        )
+
+
+def get_gateway() -> MidtransGateway:
+    """A gateway configured from settings (`MIDTRANS_*`). Cheap; build one per unit of work."""
+    return MidtransGateway(
+        server_key=settings.MIDTRANS_SERVER_KEY,
+        client_key=settings.MIDTRANS_CLIENT_KEY,
+        is_production=settings.MIDTRANS_IS_PRODUCTION,
+        snap_base_url=settings.MIDTRANS_SNAP_BASE_URL,
+        api_base_url=settings.MIDTRANS_API_BASE_URL,
+        connect_timeout=settings.MIDTRANS_CONNECT_TIMEOUT,
+        read_timeout=settings.MIDTRANS_READ_TIMEOUT,
+        max_retries=settings.MIDTRANS_MAX_RETRIES,
+    )

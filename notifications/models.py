@@ -68,10 +68,11 @@ class NotificationOutbox(models.Model):
         ordering = ["-created_at"]
         constraints = [
             # One automatic message per (order, channel, template); resends point at the
-            # original and are outside the constraint.
+            # original and are outside the constraint. Ops alerts carry their own `dedupe_key`
+            # (one order can raise several different alerts) and are outside it too.
             models.UniqueConstraint(
                 fields=["order", "channel", "template_name"],
-                condition=Q(resend_of__isnull=True, order__isnull=False),
+                condition=Q(resend_of__isnull=True, order__isnull=False, dedupe_key__isnull=True),
                 name="outbox_one_automatic_per_order",
             ),
             models.CheckConstraint(

@@ -6,5 +6,11 @@ from notifications import services
 
 
 @shared_task(name="notifications.deliver_outbox_message", ignore_result=True)
-def deliver_outbox_message(outbox_id: int) -> None:
-    services.outbox_deliver(outbox_id=outbox_id)
+def deliver_outbox_message(outbox_id: int) -> str:
+    return services.outbox_deliver(outbox_id=outbox_id)
+
+
+@shared_task(name="notifications.dispatch_outbox", ignore_result=True)
+def dispatch_outbox(limit: int = 1000) -> dict[str, int]:
+    """The Beat sweep: retries that came due, rows whose task message was lost, expired leases."""
+    return services.outbox_dispatch_due(limit=limit)

@@ -1,0 +1,214 @@
+"""A tiny local stand-in for the self-hosted WhatsApp gateway (WAHA-style API), for tests,
+benchmarks and development. Never used in production.
+
+    with FakeWhatsAppGateway(token="secret") as gateway:   # serves on 127.0.0.1:<free port>
+        settings.WHATSAPP_GATEWAY_URL = gateway.url
+        gateway.fail_next(2, status=503)     # the next two sends answer 503
+        gateway.slow_next(1, seconds=2.0)    # the next send answers after 2 s
+        gateway.reject("+6281111111111")     # that number is refused with 422, always
+        ...
+        gateway.messages                     # every accepted message, in order
+
+It speaks `POST /api/sendText` (JSON `session`, `chatId`, `text`; header `X-Api-Key` when a
+token is set) and answers 201 with `{"id": ...}` like WAHA. `GET /api/messages` lists what it
+accepted. Run standalone: `python -m notifications.fake_gateway --port 3001`.
+"""
+
+import argparse
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from socketserver import ThreadingMixIn
+from types import TracebackType
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+StartResponse = Callable[..., Any]
+
+
+@dataclass
+class GatewayMessage:
+    id: str
+    session: str
+    chat_id: str
+    text: str
+    api_key: str
+    received_at: float = field(default_factory=time.time)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that timed out hangs up before a slow answer: not worth a traceback.
+        pass
+
+
+class FakeWhatsAppGateway:
+    def __init__(self, *, token: str = "", host: str = "127.0.0.1", port: int = 0) -> None:
+        self.token = token
+        self.host = host
+        self.port = port
+        self.messages: list[GatewayMessage] = []
+        self.requests = 0  # every sendText request, accepted or not
+        self._failures: list[tuple[int, str]] = []
+        self._delays: list[float] = []
+        self._rejected: set[str] = set()
+        self._lock = threading.Lock()
+        self._server: _ThreadingWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- test controls ----------------------------------------------------------------------
+
+    def fail_next(self, times: int, *, status: int = 503, body: str = "") -> None:
+        """The next `times` sends answer `status` (and accept nothing)."""
+        with self._lock:
+            self._failures.extend([(status, body or f"fake failure {status}")] * times)
+
+    def slow_next(self, times: int, *, seconds: float) -> None:
+        """The next `times` sends wait `seconds` before answering."""
+        with self._lock:
+            self._delays.extend([seconds] * times)
+
+    def reject(self, phone: str) -> None:
+        """Refuse this number permanently (422 "not on WhatsApp")."""
+        with self._lock:
+            self._rejected.add(phone.removeprefix("+").split("@")[0])
+
+    def reset(self) -> None:
+        with self._lock:
+            self.messages.clear()
+            self._failures.clear()
+            self._delays.clear()
+            self._rejected.clear()
+            self.requests = 0
+
+    def chat_ids(self) -> list[str]:
+        with self._lock:
+            return [message.chat_id for message in self.messages]
+
+    # --- server -----------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> "FakeWhatsAppGateway":
+        self._server = make_server(
+            self.host,
+            self.port,
+            self,
+            server_class=_ThreadingWSGIServer,
+            handler_class=_QuietHandler,
+        )
+        self.port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> "FakeWhatsAppGateway":
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- WSGI -------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        path = environ.get("PATH_INFO", "")
+        if path == "/api/messages" and method == "GET":
+            with self._lock:
+                listing = [message.__dict__ for message in self.messages]
+            return self._json(start_response, 200, listing)
+        if path != "/api/sendText":
+            return self._json(start_response, 404, {"error": "not found"})
+        if method != "POST":
+            return self._json(start_response, 405, {"error": "method not allowed"})
+        return self._send_text(environ, start_response)
+
+    def _send_text(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        with self._lock:
+            self.requests += 1
+            delay = self._delays.pop(0) if self._delays else 0.0
+            failure = self._failures.pop(0) if self._failures else None
+        if delay:
+            time.sleep(delay)
+        api_key = environ.get("HTTP_X_API_KEY", "")
+        if self.token and api_key != self.token:
+            return self._json(start_response, 401, {"error": "invalid api key"})
+        if failure is not None:
+            return self._json(start_response, failure[0], {"error": failure[1]})
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            payload = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            session, chat, text = payload["session"], payload["chatId"], payload["text"]
+        except (ValueError, KeyError, TypeError):
+            return self._json(start_response, 400, {"error": "session, chatId and text required"})
+        number = str(chat).split("@")[0]
+        if not str(chat).endswith("@c.us") or not number.isdigit():
+            return self._json(start_response, 400, {"error": "chatId must look like 628…@c.us"})
+        with self._lock:
+            if number in self._rejected:
+                rejected = True
+            else:
+                rejected = False
+                message = GatewayMessage(
+                    id=f"true_{chat}_{uuid.uuid4().hex[:20].upper()}",
+                    session=str(session),
+                    chat_id=str(chat),
+                    text=str(text),
+                    api_key=api_key,
+                )
+                self.messages.append(message)
+        if rejected:
+            return self._json(start_response, 422, {"error": "number is not on WhatsApp"})
+        return self._json(start_response, 201, {"id": message.id, "timestamp": int(time.time())})
+
+    @staticmethod
+    def _json(start_response: StartResponse, status: int, body: object) -> list[bytes]:
+        data = json.dumps(body).encode()
+        reason = {200: "OK", 201: "Created"}.get(status, "Error")
+        start_response(
+            f"{status} {reason}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
+        )
+        return [data]
+
+
+def main() -> None:  # pragma: no cover - manual use
+    parser = argparse.ArgumentParser(description="Fake WhatsApp gateway (dev/test only)")
+    parser.add_argument("--port", type=int, default=3001)
+    parser.add_argument("--token", default="")
+    args = parser.parse_args()
+    gateway = FakeWhatsAppGateway(token=args.token, port=args.port).start()
+    print(f"fake WhatsApp gateway on {gateway.url} (Ctrl+C to stop)")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        gateway.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Workers draining the outbox at the same time on PostgreSQL (real connections, real threads):
+SKIP LOCKED claims hand every row to exactly one worker."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from notifications.models import Channel, NotificationOutbox, OutboxStatus, Template
+from notifications.services import (
+    Outcome,
+    order_message_context,
+    outbox_deliver,
+    outbox_dispatch_due,
+)
+from notifications.tests.conftest import make_order
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def run_concurrently(functions, timeout=120):
+    barrier = threading.Barrier(len(functions))
+    results: list[object] = [None] * len(functions)
+
+    def worker(index, function):
+        try:
+            barrier.wait()
+            results[index] = function()
+        except BaseException as exc:
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, f)) for i, f in enumerate(functions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
+def test_two_workers_drain_500_rows_and_send_each_exactly_once(gateway, settings):
+    settings.OUTBOX_CLAIM_BATCH = 10
+    context = order_message_context(make_order())
+    NotificationOutbox.objects.bulk_create(
+        NotificationOutbox(
+            channel=Channel.WHATSAPP,
+            template_name=Template.PAYMENT_INSTRUCTION,
+            recipient=f"+62812{i:07d}",
+            context=context,
+            max_attempts=5,
+        )
+        for i in range(500)
+    )
+
+    results = run_concurrently(
+        [lambda n=n: outbox_dispatch_due(limit=1000, worker_id=f"worker-{n}") for n in (1, 2)]
+    )
+
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    sent_by = [r[Outcome.SENT] for r in results]
+    assert sum(sent_by) == 500
+    assert all(count > 0 for count in sent_by), f"both workers should share the work: {sent_by}"
+    assert all(r[Outcome.LOST] == 0 and r[Outcome.RETRYING] == 0 for r in results)
+    chat_ids = gateway.chat_ids()
+    assert len(chat_ids) == 500
+    assert len(set(chat_ids)) == 500  # no duplicates
+    assert gateway.requests == 500
+    rows = NotificationOutbox.objects.all()
+    assert set(rows.values_list("status", flat=True)) == {OutboxStatus.SENT}
+    assert set(rows.values_list("attempt_count", flat=True)) == {1}
+    assert rows.values("provider_message_id").distinct().count() == 500
+
+
+def test_many_tasks_for_the_same_row_send_it_once(gateway):
+    order = make_order()
+    row = NotificationOutbox.objects.create(
+        order=order,
+        channel=Channel.WHATSAPP,
+        template_name=Template.PAYMENT_INSTRUCTION,
+        recipient=order.customer_phone,
+        context=order_message_context(order),
+    )
+
+    results = run_concurrently([lambda: outbox_deliver(outbox_id=row.pk)] * 8)
+
+    assert sorted(results) == [Outcome.SENT] + [Outcome.SKIPPED] * 7
+    assert len(gateway.messages) == 1
+    assert NotificationOutbox.objects.get(pk=row.pk).attempt_count == 1

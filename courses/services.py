@@ -1,6 +1,7 @@
 """Course access: customer accounts and entitlements. Entitlements are granted and revoked only
 from the order state machine (`orders.services.order_transition`), inside its transaction."""
 
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -8,12 +9,18 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User as UserModel
 from django.core import signing
+from django.core.mail import send_mail
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
+from buatfilm.formatting import mask_email
 from courses.models import Entitlement
 from orders.models import Order
 from supportdesk.services import audit_record
+
+logger = logging.getLogger(__name__)
 
 User = get_user_model()
 
@@ -113,6 +120,76 @@ def magic_link_user(*, token: str) -> UserModel:
     if user is None or payload.get("l") != _login_marker(user):
         raise MagicLinkInvalid("login link already used")
     return user
+
+
+def _customer_for_login(*, email: str) -> UserModel | None:
+    """The customer account for a login-link request. Staff and superusers never log in by
+    magic link: that would walk around the admin's password, lockout and 2FA."""
+    return User.objects.filter(
+        username=email.strip().lower()[:150],
+        is_active=True,
+        is_staff=False,
+        is_superuser=False,
+    ).first()
+
+
+def _login_link_send(*, email: str, login_url: str) -> None:
+    context = {
+        "login_url": login_url,
+        "max_age_hours": settings.MAGIC_LINK_MAX_AGE_HOURS,
+        "support_whatsapp_url": settings.SUPPORT_WHATSAPP_URL,
+    }
+    subject = render_to_string("courses/email/login_link_subject.txt", context).strip()
+    try:
+        send_mail(
+            subject=subject,
+            message=render_to_string("courses/email/login_link.txt", context),
+            from_email=None,
+            recipient_list=[email],
+            html_message=render_to_string("courses/email/login_link.html", context),
+        )
+    except Exception:
+        # After commit, in the request: the customer still sees the same answer (no account
+        # enumeration through errors) and can ask again; ops see the failure in the log.
+        logger.exception("login link email to %s failed", mask_email(email))
+
+
+def login_link_request(*, email: str) -> bool:
+    """Send a one-time login link to `email` if it belongs to a customer. The caller must
+    answer the same either way; the return value (sent or not) is for tests and logs only.
+    The email goes out after the surrounding transaction commits (never inside it)."""
+    user = _customer_for_login(email=email)
+    if user is None:
+        logger.info("login link requested for unknown email %s", mask_email(email))
+        return False
+    login_url = magic_link_url(user=user)
+    recipient = user.email or user.username
+    transaction.on_commit(lambda: _login_link_send(email=recipient, login_url=login_url))
+    return True
+
+
+@transaction.atomic
+def magic_link_consume(*, token: str, now: datetime | None = None) -> UserModel:
+    """Use a login link: verify it, then stamp `last_login` under a row lock so the link
+    (and any other link issued before) stops working, even if two clicks race.
+
+    Raises `MagicLinkExpired` / `MagicLinkInvalid` (tampered, used, staff account)."""
+    user = magic_link_user(token=token)
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if _login_marker(locked) != _login_marker(user):
+        raise MagicLinkInvalid("login link already used")
+    if locked.is_staff or locked.is_superuser:
+        raise MagicLinkInvalid("staff accounts do not log in by magic link")
+    locked.last_login = now or timezone.now()
+    locked.save(update_fields=["last_login"])
+    return locked
+
+
+def entitlement_touch(*, entitlement: Entitlement, now: datetime | None = None) -> None:
+    """Record that the customer opened the course (`last_accessed_at`); one UPDATE, no lock."""
+    now = now or timezone.now()
+    Entitlement.objects.filter(pk=entitlement.pk).update(last_accessed_at=now)
+    entitlement.last_accessed_at = now
 
 
 def access_message_context(*, order: Order) -> dict[str, str]:

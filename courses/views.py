@@ -1,17 +1,158 @@
+"""Customer login by magic link, "Kursus saya", course and lesson pages. Thin: the access rule is
+`courses.selectors.user_has_course_access`, writes are in `courses.services`."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+from django_ratelimit.core import is_ratelimited
+
+from buatfilm.formatting import mask_email
+from buatfilm.http import ratelimit_ip_key
+from buatfilm.views import ratelimited
+from courses import selectors, services
+from courses.forms import LoginLinkForm
+from courses.models import Course
+
+_MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
+@never_cache
+@require_http_methods(["GET", "POST"])
 def login_request(request: HttpRequest) -> HttpResponse:
-    raise Http404
+    """ "Kirim link masuk": the same answer whether or not the email has an account."""
+    if request.method == "GET":
+        if request.user.is_authenticated:
+            return redirect("courses:my_courses")
+        return render(request, "courses/login.html", {"form": LoginLinkForm()})
+
+    if is_ratelimited(
+        request,
+        group="courses.login_link.ip",
+        key=ratelimit_ip_key,
+        rate=settings.LOGIN_LINK_RATE_PER_IP,
+        increment=True,
+    ):
+        return ratelimited(request, Exception("login link rate limit (ip)"))
+    form = LoginLinkForm(request.POST)
+    if not form.is_valid():
+        return render(request, "courses/login.html", {"form": form}, status=400)
+    email = form.cleaned_data["email"]
+    # Over the per-email limit the answer is the same, only no email goes out: nobody can
+    # flood someone's inbox, and the limit reveals nothing about which emails have accounts.
+    if not is_ratelimited(
+        request,
+        group="courses.login_link.email",
+        key=lambda group, req: email,
+        rate=settings.LOGIN_LINK_RATE_PER_EMAIL,
+        increment=True,
+    ):
+        services.login_link_request(email=email)
+    return render(
+        request,
+        "courses/login_sent.html",
+        {"email": email, "max_age_hours": settings.MAGIC_LINK_MAX_AGE_HOURS},
+    )
 
 
+def _link_problem(request: HttpRequest, *, expired: bool) -> HttpResponse:
+    return render(
+        request,
+        "courses/magic_login.html",
+        {"problem": "expired" if expired else "invalid", "form": LoginLinkForm()},
+        status=410,
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
 def magic_login(request: HttpRequest, token: str) -> HttpResponse:
-    raise Http404
+    """GET only shows a button (mail scanners follow links; a GET must not use up the link);
+    POST uses the link and logs in."""
+    try:
+        if request.method == "GET":
+            user = services.magic_link_user(token=token)
+            if user.is_staff or user.is_superuser:
+                raise services.MagicLinkInvalid("staff accounts do not log in by magic link")
+            return render(
+                request,
+                "courses/magic_login.html",
+                {"problem": "", "account": mask_email(user.email or user.username)},
+            )
+        user = services.magic_link_consume(token=token)
+    except services.MagicLinkExpired:
+        return _link_problem(request, expired=True)
+    except services.MagicLinkInvalid:
+        return _link_problem(request, expired=False)
+    login(request, user, backend=_MODEL_BACKEND)
+    messages.success(request, "Kamu sudah masuk. Selamat belajar!")
+    return redirect("courses:my_courses")
 
 
-def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    raise Http404
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, "Kamu sudah keluar.")
+    return redirect("orders:landing")
 
 
+@login_required
 def my_courses(request: HttpRequest) -> HttpResponse:
-    raise Http404
+    cards = selectors.user_course_cards(user=request.user)  # type: ignore[arg-type]
+    return render(request, "courses/my_courses.html", {"cards": cards})
+
+
+def _course_or_404(slug: str) -> Course:
+    course = selectors.course_for_page(slug=slug)
+    if course is None:
+        raise Http404
+    return course
+
+
+def _no_access(request: HttpRequest, course: Course) -> HttpResponse:
+    revoked = selectors.user_lost_course_access(user=request.user, course=course)
+    return render(
+        request, "courses/no_access.html", {"course": course, "revoked": revoked}, status=403
+    )
+
+
+@login_required
+def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    course = _course_or_404(slug)
+    entitlement = selectors.course_access_entitlement(user=request.user, course=course)
+    if entitlement is None:
+        return _no_access(request, course)
+    services.entitlement_touch(entitlement=entitlement)
+    return render(
+        request,
+        "courses/detail.html",
+        {"course": course, "lessons": selectors.course_lessons(course=course)},
+    )
+
+
+@login_required
+def lesson_detail(request: HttpRequest, slug: str, lesson_slug: str) -> HttpResponse:
+    course = _course_or_404(slug)
+    entitlement = selectors.course_access_entitlement(user=request.user, course=course)
+    if entitlement is None:
+        return _no_access(request, course)
+    lessons = list(selectors.course_lessons(course=course))
+    index = next((i for i, item in enumerate(lessons) if item.slug == lesson_slug), None)
+    if index is None:
+        raise Http404
+    services.entitlement_touch(entitlement=entitlement)
+    return render(
+        request,
+        "courses/lesson.html",
+        {
+            "course": course,
+            "lesson": lessons[index],
+            "lessons": lessons,
+            "previous": lessons[index - 1] if index > 0 else None,
+            "next": lessons[index + 1] if index + 1 < len(lessons) else None,
+        },
+    )

@@ -1,6 +1,10 @@
 """Reads and pure rules about Midtrans payments."""
 
-from payments.models import EventSource, PaymentEvent
+from datetime import datetime, timedelta
+
+from django.db.models import Exists, OuterRef, Q
+
+from payments.models import AttemptStatus, EventSource, PaymentAttempt, PaymentEvent
 
 SUCCESS_STATUSES = frozenset({"settlement", "capture"})
 
@@ -28,3 +32,53 @@ def event_confirms_payment(event: PaymentEvent) -> bool:
 
 def event_confirms_refund(event: PaymentEvent) -> bool:
     return event_is_trusted(event) and event.transaction_status == "refund"
+
+
+def attempt_is_live(attempt: PaymentAttempt) -> bool:
+    """The customer can still pay this attempt: Midtrans has it open (PENDING), or checkout
+    created it and has not given up on Snap yet (CREATED without a Snap error)."""
+    if attempt.status == AttemptStatus.PENDING:
+        return True
+    return attempt.status == AttemptStatus.CREATED and not attempt.snap_error
+
+
+def order_has_other_live_attempt(*, order_id: str, exclude_attempt_id: int) -> bool:
+    """Whether another attempt of the order can still be paid (so one attempt's cancel or
+    expiry must not close the order)."""
+    others = PaymentAttempt.objects.filter(order_id=order_id).exclude(pk=exclude_attempt_id)
+    return any(attempt_is_live(attempt) for attempt in others)
+
+
+def order_has_other_completed_attempt(*, order_id: str, exclude_attempt_id: int) -> bool:
+    """Whether another attempt of the order was already paid (double payment / refund of the
+    duplicate one)."""
+    return (
+        PaymentAttempt.objects.filter(order_id=order_id, status=AttemptStatus.COMPLETED)
+        .exclude(pk=exclude_attempt_id)
+        .exists()
+    )
+
+
+def orders_to_reconcile(
+    *, now: datetime, pending_after_minutes: int, recent_hours: int, limit: int
+) -> list[str]:
+    """Order ids worth asking Midtrans about, oldest first, at most `limit`: orders still
+    PENDING_PAYMENT after `pending_after_minutes` (a lost webhook), and EXPIRED/FAILED orders
+    changed in the last `recent_hours` (a late settlement). Only orders with an attempt that
+    reached Snap (has a token) can have a Midtrans transaction."""
+    from orders.models import Order, OrderStatus
+
+    reached_snap = PaymentAttempt.objects.filter(order=OuterRef("pk")).exclude(snap_token="")
+    due = Q(
+        status=OrderStatus.PENDING_PAYMENT,
+        created_at__lte=now - timedelta(minutes=pending_after_minutes),
+    ) | Q(
+        status__in=[OrderStatus.EXPIRED, OrderStatus.FAILED],
+        updated_at__gte=now - timedelta(hours=recent_hours),
+    )
+    return list(
+        Order.objects.filter(due)
+        .filter(Exists(reached_snap))
+        .order_by("created_at")
+        .values_list("order_id", flat=True)[:limit]
+    )

@@ -1,4 +1,9 @@
+from django.urls import path
+
+from payments import views
 
 app_name = "payments"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("midtrans/notification/", views.midtrans_notification, name="midtrans_notification"),
+]

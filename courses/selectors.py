@@ -1,0 +1,96 @@
+"""Reads for course access. The access rule lives here and only here."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from courses.models import Course, Entitlement, Lesson
+from orders.models import OrderStatus
+
+
+def _active_entitlements(*, now: datetime) -> QuerySet[Entitlement]:
+    # Defence in depth: the entitlement must be ACTIVE *and* its order PAID, so "course access
+    # without PAID: 0" holds even if some future path forgot to revoke an entitlement.
+    return Entitlement.objects.filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+        status=Entitlement.Status.ACTIVE,
+        order__status=OrderStatus.PAID,
+    )
+
+
+def course_access_entitlement(
+    *, user: AbstractBaseUser | AnonymousUser, course: Course, now: datetime | None = None
+) -> Entitlement | None:
+    """The entitlement that opens `course` for `user` right now, or None."""
+    if not user.is_authenticated:
+        return None
+    return (
+        _active_entitlements(now=now or timezone.now())
+        .filter(user_id=user.pk, course=course)
+        .order_by("granted_at")
+        .first()
+    )
+
+
+def user_has_course_access(
+    *, user: AbstractBaseUser | AnonymousUser, course: Course, now: datetime | None = None
+) -> bool:
+    """True only for a logged-in user with an ACTIVE, unexpired entitlement to `course` whose
+    order is PAID. SUSPENDED and REVOKED entitlements (refund) open nothing."""
+    return course_access_entitlement(user=user, course=course, now=now) is not None
+
+
+def user_lost_course_access(*, user: AbstractBaseUser | AnonymousUser, course: Course) -> bool:
+    """Whether the user once had this course and the entitlement was revoked or suspended
+    (the no-access page then says so instead of "buy it")."""
+    if not user.is_authenticated:
+        return False
+    return Entitlement.objects.filter(
+        user_id=user.pk,
+        course=course,
+        status__in=[Entitlement.Status.REVOKED, Entitlement.Status.SUSPENDED],
+    ).exists()
+
+
+@dataclass(frozen=True)
+class CourseCard:
+    course: Course
+    entitlement: Entitlement  # the one that opens the course, else the most recent
+    accessible: bool
+
+
+def user_course_cards(*, user: AbstractBaseUser, now: datetime | None = None) -> list[CourseCard]:
+    """One card per course the user ever had (newest first) for "Kursus saya", marked with
+    whether it opens now (same rule as `user_has_course_access`). A course bought twice is
+    one card."""
+    entitlements = list(
+        Entitlement.objects.filter(user_id=user.pk)
+        .select_related("course", "order")
+        .order_by("-granted_at", "-pk")
+    )
+    open_ids = set(
+        _active_entitlements(now=now or timezone.now())
+        .filter(user_id=user.pk)
+        .values_list("pk", flat=True)
+    )
+    by_course: dict[int, list[Entitlement]] = {}
+    for entitlement in entitlements:
+        by_course.setdefault(entitlement.course_id, []).append(entitlement)
+    cards = []
+    for group in by_course.values():
+        opening = [e for e in group if e.pk in open_ids]
+        chosen = opening[-1] if opening else group[0]  # earliest opening one: "aktif sejak"
+        cards.append(CourseCard(course=chosen.course, entitlement=chosen, accessible=bool(opening)))
+    return cards
+
+
+def course_for_page(*, slug: str) -> Course | None:
+    return Course.objects.filter(slug=slug, is_active=True).first()
+
+
+def course_lessons(*, course: Course) -> QuerySet[Lesson]:
+    return Lesson.objects.filter(course=course).order_by("position", "pk")

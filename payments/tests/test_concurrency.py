@@ -1,0 +1,135 @@
+"""Parallel notifications on PostgreSQL with real connections (one per thread): the order row
+lock and the idempotency key let exactly one of them pay the order (UC-012, UC-018)."""
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from courses.models import Entitlement
+from notifications.models import Channel, NotificationOutbox, Template
+from orders.models import Order, OrderStatus
+from orders.tests.factories import OrderFactory
+from payments.models import EventSource, PaymentEvent
+from payments.services import payment_notification_process
+from payments.tests.factories import PaymentAttemptFactory
+from payments.tests.webhook_cases import midtrans_body, post_notification
+from supportdesk.models import AuditLog
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def run_together(functions: list[Callable[[], object]]) -> list[object]:
+    """Start every function at the same instant (barrier), each thread on its own database
+    connection; return results or the exceptions raised."""
+    barrier = threading.Barrier(len(functions))
+    results: list[object] = [None] * len(functions)
+
+    def worker(index: int, function: Callable[[], object]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[index] = function()
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, f)) for i, f in enumerate(functions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a worker hung"
+    return results
+
+
+def webhook(body: dict) -> Callable[[], tuple[int, str]]:
+    def call() -> tuple[int, str]:
+        response = post_notification(Client(), body)
+        return response.status_code, response.json().get("outcome", "")
+
+    return call
+
+
+def reconciliation(body: dict) -> Callable[[], tuple[int, str]]:
+    def call() -> tuple[int, str]:
+        result = payment_notification_process(
+            payload=body, source=EventSource.RECONCILIATION, remote_ip=None
+        )
+        return result.http_status, result.outcome
+
+    return call
+
+
+def test_sixty_parallel_success_notifications_pay_once():
+    order = OrderFactory()
+    attempt = PaymentAttemptFactory(order=order)
+    settlement = midtrans_body(attempt, "settlement")
+    capture = midtrans_body(attempt, "capture", payment_type="bank_transfer")
+
+    calls = (
+        [webhook(settlement) for _ in range(30)]  # identical redeliveries
+        + [reconciliation(settlement) for _ in range(10)]  # same fact, other source
+        + [webhook(capture) for _ in range(10)]  # equivalent fact, other key
+        + [reconciliation(capture) for _ in range(10)]
+    )
+    results = run_together(calls)
+
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert errors == []
+    statuses = Counter(status for status, _ in results)  # type: ignore[misc]
+    outcomes = Counter(outcome for _, outcome in results)  # type: ignore[misc]
+    assert statuses == {200: 60}
+    assert outcomes["paid"] == 1
+    assert set(outcomes) <= {"paid", "duplicate", "already_paid"}
+
+    order = Order.objects.get(pk=order.pk)
+    assert order.status == OrderStatus.PAID
+    paid_rows = AuditLog.objects.filter(
+        action="order_status_changed", entity_id=order.order_id, new_value__status="PAID"
+    )
+    assert paid_rows.count() == 1
+    assert Entitlement.objects.filter(order=order).count() == 1
+    success = NotificationOutbox.objects.filter(
+        order=order, template_name=Template.PAYMENT_SUCCESS_ACCESS
+    )
+    assert sorted(success.values_list("channel", flat=True)) == [Channel.EMAIL, Channel.WHATSAPP]
+    # One stored event per distinct fact: the settlement and the capture.
+    assert PaymentEvent.objects.filter(attempt=attempt).count() == 2
+    assert sorted(PaymentEvent.objects.values_list("outcome", flat=True)) == sorted(
+        ["paid", "already_paid"]
+    )
+
+
+def test_settlement_racing_expiry_never_loses_the_payment():
+    order = OrderFactory(expires_at=timezone.now() - timedelta(seconds=1))
+    attempt = PaymentAttemptFactory(order=order)
+    calls = [webhook(midtrans_body(attempt, "expire", fraud_status=None)) for _ in range(10)] + [
+        webhook(midtrans_body(attempt, "settlement")) for _ in range(10)
+    ]
+    results = run_together(calls)
+
+    assert all(not isinstance(r, BaseException) and r[0] == 200 for r in results), results
+    order = Order.objects.get(pk=order.pk)
+    assert order.status == OrderStatus.PAID
+    assert Entitlement.objects.filter(order=order).count() == 1
+    assert (
+        NotificationOutbox.objects.filter(
+            order=order, template_name=Template.PAYMENT_SUCCESS_ACCESS
+        ).count()
+        == 2
+    )
+
+
+def test_parallel_unknown_order_notifications_store_one_event():
+    attempt = PaymentAttemptFactory()
+    body = midtrans_body(attempt, order_id="BF-20261124-GHOST9-1")
+    results = run_together([webhook(body) for _ in range(20)])
+    assert {r[0] for r in results if not isinstance(r, BaseException)} == {404}
+    assert not any(isinstance(r, BaseException) for r in results)
+    assert PaymentEvent.objects.filter(midtrans_order_id="BF-20261124-GHOST9-1").count() == 1

@@ -6,6 +6,8 @@ from buatfilm import views
 
 urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
+    # Before the admin's own patterns, which would take "support/" for an app label.
+    path(f"{settings.ADMIN_URL}support/dashboard/", include("supportdesk.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
     path("api/", include("orders.api_urls")),
     path("payments/", include("payments.urls")),

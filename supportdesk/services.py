@@ -1,9 +1,20 @@
 """Writes to the audit trail. Every service that changes something a person may ask about
-later ("who did this, when?") calls `audit_record` inside its own transaction."""
+later ("who did this, when?") calls `audit_record` inside its own transaction.
 
-from typing import Any
+Also the support desk's own actions (reconcile now, resend a message): permission-checked,
+audited wrappers around the payments and notifications services, called by the admin."""
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from supportdesk.models import AuditLog
+
+if TYPE_CHECKING:
+    from notifications.models import NotificationOutbox
+    from payments.services import AttemptReconciliation
+
+logger = logging.getLogger(__name__)
 
 SYSTEM_WEBHOOK = "system:webhook"
 SYSTEM_SCHEDULER = "system:scheduler"
@@ -38,4 +49,134 @@ def audit_record(
         correlation_id=correlation_id[:64],
         ip_address=ip_address,
         user_agent=user_agent[:300],
+    )
+
+
+# --- Support actions (admin) ------------------------------------------------------------------
+# The payments and notifications services import this module (for `audit_record`), so theirs
+# are imported inside the functions below, never at module level.
+
+PERM_RECONCILE = "supportdesk.reconcile_order"
+PERM_RESEND = "supportdesk.resend_notification"
+
+
+class StaffUser(Protocol):
+    def has_perm(self, perm: str, obj: Any = None) -> bool: ...
+
+    def get_username(self) -> str: ...
+
+
+class SupportPermissionDenied(Exception):
+    """The staff user lacks the permission for this support action; nothing was done."""
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    """What a support-triggered reconciliation found and changed."""
+
+    order_id: str
+    status_before: str
+    status_after: str
+    new_events: int
+    outcomes: list[str]
+    error: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return self.status_before != self.status_after or self.new_events > 0
+
+
+def _outcome_summary(outcome: "AttemptReconciliation") -> str:
+    """'BF-…-1: paid', 'BF-…-2: error (Midtrans unreachable)'."""
+    text = f"{outcome.midtrans_order_id}: {outcome.result}"
+    return f"{text} ({outcome.detail})" if outcome.detail else text
+
+
+def support_reconcile_order(
+    *, order_id: str, user: StaffUser, ip_address: str | None
+) -> ReconcileReport:
+    """Ask Midtrans now about every attempt of one order, for a staff user, and record it.
+
+    Runs `payments.services.payment_reconcile_order` (the scheduler's service: Midtrans answers
+    go through the webhook's processing path, so status changes happen only there, through the
+    order state machine) outside any transaction, then appends one `admin_reconcile` audit row
+    with the user, IP, the status before and after, and one outcome per attempt. A Midtrans or
+    network failure (per attempt, or an unexpected error of the whole call, which is also
+    logged) is reported in `error` and audited, not raised: the staff member sees it.
+
+    Raises `SupportPermissionDenied` (no `supportdesk.reconcile_order`; nothing done, nothing
+    audited) and `Order.DoesNotExist`."""
+    from orders.models import Order
+    from payments.models import PaymentEvent
+    from payments.services import payment_reconcile_order
+
+    if not user.has_perm(PERM_RECONCILE):
+        raise SupportPermissionDenied(PERM_RECONCILE)
+    actor = staff_actor(user.get_username())
+    before = Order.objects.only("status").get(order_id=order_id).status
+    events_before = PaymentEvent.objects.filter(order_id=order_id).count()
+    outcomes: list[str] = []
+    errors: list[str] = []
+    try:
+        for outcome in payment_reconcile_order(order_id=order_id, actor=actor):
+            outcomes.append(_outcome_summary(outcome))
+            if outcome.failed:
+                errors.append(_outcome_summary(outcome))
+    except Exception as exc:  # shown to staff and audited; the order is untouched
+        logger.exception("support reconcile of %s failed", order_id)
+        errors.append(f"{type(exc).__name__}: {exc}")
+    error = "; ".join(errors)[:300]
+    after = Order.objects.only("status").get(order_id=order_id).status
+    report = ReconcileReport(
+        order_id=order_id,
+        status_before=before,
+        status_after=after,
+        new_events=PaymentEvent.objects.filter(order_id=order_id).count() - events_before,
+        outcomes=outcomes,
+        error=error,
+    )
+    new_value: dict[str, Any] = {
+        "status": after,
+        "new_events": report.new_events,
+        "outcomes": outcomes,
+    }
+    if error:
+        new_value["error"] = error
+    audit_record(
+        actor=actor,
+        action="admin_reconcile",
+        entity_type="order",
+        entity_id=order_id,
+        old_value={"status": before},
+        new_value=new_value,
+        correlation_id=order_id,
+        ip_address=ip_address,
+    )
+    return report
+
+
+def support_resend_notification(
+    *,
+    original_id: int,
+    user: StaffUser,
+    ip_address: str | None,
+    channel: str | None = None,
+) -> "NotificationOutbox":
+    """Queue a copy of one automatic customer message, for a staff user.
+
+    Calls `notifications.services.outbox_resend`, which writes the new outbox row (pointing at
+    the original through `resend_of`) and its audit row with the user and IP; this function
+    adds no second row for the same fact.
+
+    Raises `SupportPermissionDenied` (no `supportdesk.resend_notification`; nothing done) and
+    whatever `outbox_resend` raises for a row that cannot be resent."""
+    from notifications.services import outbox_resend
+
+    if not user.has_perm(PERM_RESEND):
+        raise SupportPermissionDenied(PERM_RESEND)
+    return outbox_resend(
+        original_id=original_id,
+        actor=staff_actor(user.get_username()),
+        channel=channel,
+        ip_address=ip_address,
     )

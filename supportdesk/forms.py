@@ -1,0 +1,66 @@
+"""Forms of the support desk's intermediate pages."""
+
+import re
+
+from django import forms
+from django.db.models import QuerySet
+
+from notifications.models import NotificationOutbox
+from orders.models import PromoCode
+
+_PROMO_CODE = re.compile(r"[A-Z0-9_-]{2,40}")
+
+
+def _candidate_label(row: NotificationOutbox) -> str:
+    # Staff see the full recipient: checking the address is often the point of a resend.
+    return (
+        f"{row.get_template_name_display()} · {row.get_channel_display()} → {row.recipient} "
+        f"(status: {row.get_status_display()})"
+    )
+
+
+class ResendNotificationForm(forms.Form):
+    """Pick one of the order's automatic messages (a template on a channel) to send again."""
+
+    original = forms.TypedChoiceField(
+        label="Pesan yang dikirim ulang",
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Pilih pesan yang akan dikirim ulang.",
+            "invalid_choice": "Pesan itu bukan milik order ini atau tidak bisa dikirim ulang.",
+        },
+    )
+
+    def __init__(self, *args: object, candidates: QuerySet[NotificationOutbox], **kwargs: object):
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        field = self.fields["original"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [(row.pk, _candidate_label(row)) for row in candidates]
+
+
+class PromoCodeAdminForm(forms.ModelForm):
+    """Promo codes are stored upper case (checkout matches them case-insensitively) and made of
+    letters, digits, `-` and `_`, so a customer can type them."""
+
+    class Meta:
+        model = PromoCode
+        # `used_count` is counted by checkout under a row lock: never a form field.
+        fields = (
+            "code",
+            "kind",
+            "value",
+            "packages",
+            "valid_from",
+            "valid_until",
+            "max_uses",
+            "is_active",
+        )
+
+    def clean_code(self) -> str:
+        code = (self.cleaned_data.get("code") or "").strip().upper()
+        if not _PROMO_CODE.fullmatch(code):
+            raise forms.ValidationError(
+                "Gunakan huruf, angka, tanda minus atau garis bawah saja, tanpa spasi."
+            )
+        return code

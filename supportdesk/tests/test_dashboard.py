@@ -1,0 +1,196 @@
+"""The support dashboard: exact funnel numbers per WIB day for a seeded data set, the outbox
+backlog, DLQ, oldest pending order, recent ops alerts, the SVG chart, and who may see it."""
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.contrib.auth.models import User
+from django.urls import reverse
+
+from notifications.models import Channel, NotificationOutbox, OutboxStatus
+from notifications.services import ops_alert_enqueue
+from orders.models import OrderStatus
+from supportdesk import selectors
+from supportdesk.tests.conftest import order_in
+from supportdesk.views import funnel_chart
+
+pytestmark = pytest.mark.django_db
+S = OrderStatus
+WIB = ZoneInfo("Asia/Jakarta")
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=WIB)
+
+
+def at(day: int, hour: int, minute: int = 0, month: int = 11):
+    return time_machine.travel(datetime(2026, month, day, hour, minute, tzinfo=WIB), tick=False)
+
+
+@pytest.fixture
+def seeded(db):
+    """Orders created at known WIB moments, each driven to its state by the state machine."""
+    with at(20, 8):  # today
+        order_in(S.CREATED)
+        order_in(S.PENDING_PAYMENT)
+        order_in(S.PENDING_PAYMENT)
+        order_in(S.PAID)
+    with at(19, 0, 30):  # 00:30 WIB is still 18 Nov in UTC: must count for 19 Nov
+        order_in(S.PAID)
+        order_in(S.FAILED)
+        order_in(S.EXPIRED)
+    with at(19, 23, 50):
+        order_in(S.REFUNDED)
+    with at(18, 9):
+        oldest_pending = order_in(S.PENDING_PAYMENT)
+    with at(7, 0, 5):  # first day of the 14-day window
+        order_in(S.PAID, discount_amount=100_000)
+    with at(6, 23, 55):  # one day too old: outside the window
+        order_in(S.PAID)
+    # Ops alerts at distinct minutes, then every message delivered except a chosen few.
+    for minute in range(12):
+        with at(20, 9, minute):
+            ops_alert_enqueue(dedupe_key=f"alert:{minute}", subject=f"Alert {minute}", message="m")
+    NotificationOutbox.objects.update(status=OutboxStatus.SENT)
+    rows = list(NotificationOutbox.objects.order_by("id"))
+    plan = [
+        (Channel.EMAIL, OutboxStatus.PENDING, 0),
+        (Channel.EMAIL, OutboxStatus.PENDING, 0),
+        (Channel.WHATSAPP, OutboxStatus.RETRYING, 2),
+        (Channel.EMAIL, OutboxStatus.DLQ, 5),
+        (Channel.WHATSAPP, OutboxStatus.DLQ, 5),
+        (Channel.EMAIL, OutboxStatus.SENDING, 1),
+    ]
+    for channel, status, attempts in plan:
+        row = next(r for r in rows if r.channel == channel)
+        rows.remove(row)
+        NotificationOutbox.objects.filter(pk=row.pk).update(status=status, attempt_count=attempts)
+    return {"oldest_pending": oldest_pending}
+
+
+def test_funnel_numbers_match_the_seeded_data_exactly(seeded):
+    funnel = selectors.funnel_by_day(now=NOW)
+    assert [d.day for d in funnel] == [date(2026, 11, 7) + timedelta(days=i) for i in range(14)]
+    by_day = {d.day: d for d in funnel}
+
+    today = by_day[date(2026, 11, 20)]
+    assert (today.created, today.still_created, today.pending, today.paid) == (4, 1, 2, 1)
+    assert (today.failed, today.expired, today.refunded, today.revenue) == (0, 0, 0, 499_000)
+    assert today.conversion == 25.0
+
+    yesterday = by_day[date(2026, 11, 19)]
+    assert (yesterday.created, yesterday.paid, yesterday.failed) == (4, 1, 1)
+    assert (yesterday.expired, yesterday.refunded, yesterday.pending) == (1, 1, 0)
+    assert yesterday.revenue == 499_000  # the refunded order is not revenue
+    assert yesterday.conversion == 25.0
+
+    assert (by_day[date(2026, 11, 18)].created, by_day[date(2026, 11, 18)].pending) == (1, 1)
+    first = by_day[date(2026, 11, 7)]
+    assert (first.created, first.paid, first.revenue, first.conversion) == (1, 1, 399_000, 100.0)
+
+    empty = by_day[date(2026, 11, 10)]
+    assert (empty.created, empty.revenue, empty.conversion) == (0, 0, None)
+
+    totals = selectors.funnel_totals(funnel)
+    assert (totals.created, totals.paid, totals.revenue) == (10, 3, 1_397_000)
+    assert round(totals.conversion, 1) == 30.0
+
+
+def test_backlog_dlq_oldest_pending_and_alerts(seeded):
+    snapshot = selectors.dashboard_snapshot(now=NOW)
+    backlog = {(r.channel, r.status): (r.count, r.avg_attempts) for r in snapshot.backlog}
+    assert backlog == {
+        ("EMAIL", "PENDING"): (2, 0.0),
+        ("EMAIL", "SENDING"): (1, 1.0),
+        ("EMAIL", "DLQ"): (1, 5.0),
+        ("WHATSAPP", "RETRYING"): (1, 2.0),
+        ("WHATSAPP", "DLQ"): (1, 5.0),
+    }
+    assert snapshot.dlq_count == 2
+    assert snapshot.oldest_pending.pk == seeded["oldest_pending"].pk
+    assert snapshot.oldest_pending_age == timedelta(days=2, hours=1)
+    assert [a.context["subject"] for a in snapshot.ops_alerts] == [
+        f"Alert {m}" for m in range(11, 1, -1)
+    ]
+
+
+def test_dashboard_page_renders_the_same_numbers_and_a_chart(
+    client, support_user, seeded, django_assert_max_num_queries
+):
+    client.force_login(support_user)
+    url = reverse("supportdesk:dashboard")
+    with time_machine.travel(NOW, tick=False), django_assert_max_num_queries(15):
+        response = client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    row = html.split('data-day="2026-11-19"', 1)[1].split("</tr>", 1)[0]
+    for column, value in {
+        "created": "4",
+        "paid": "1",
+        "failed": "1",
+        "expired": "1",
+        "refunded": "1",
+        "revenue": "Rp 499.000",
+        "conversion": "25,0%",
+    }.items():
+        assert f'data-col="{column}">{value}<' in row, (column, row)
+    assert 'id="total-revenue">Rp 1.397.000<' in html
+    assert 'id="dlq-count">2<' in html
+    assert seeded["oldest_pending"].order_id in html
+    assert "Alert 11" in html and "Alert 1<" not in html
+    # The chart: one group per day, bars with real geometry, no scripts or remote resources.
+    assert html.count('<g class="bf-bar"') == 14
+    assert 'data-day="19/11" data-total="4"' in html
+    assert "<rect" in html and '<script src="http' not in html
+    assert "cdn" not in html.lower()
+
+
+def test_chart_geometry_is_proportional():
+    days = [
+        selectors.FunnelDay(day=date(2026, 11, 1), created=10, paid=5, pending=5),
+        selectors.FunnelDay(day=date(2026, 11, 2), created=0),
+    ]
+    chart = funnel_chart(days)
+    first, second = chart.bars
+    heights = [s.height for s in first.segments]
+    assert heights[0] == heights[1]  # 5 paid, 5 pending
+    # 10 orders on a 0-20 axis (steps of 5): the bar fills half the plot.
+    assert [line.value for line in chart.gridlines] == [0, 5, 10, 15, 20]
+    assert sum(heights) == pytest.approx((chart.bottom - chart.top) / 2)
+    assert second.segments == []
+    assert not chart.empty
+
+
+def test_dashboard_is_staff_only(client, editor_user, support_user, superuser):
+    url = reverse("supportdesk:dashboard")
+    anonymous = client.get(url)
+    assert anonymous.status_code == 302
+    assert anonymous["Location"].startswith(reverse("admin:login"))
+
+    customer = User.objects.create_user("budi@example.com", "budi@example.com", "x")
+    client.force_login(customer)
+    refused = client.get(url)
+    assert refused.status_code == 302 and refused["Location"].startswith(reverse("admin:login"))
+
+    client.force_login(editor_user)  # staff, but may not see orders or revenue
+    assert client.get(url).status_code == 403
+
+    for user in (support_user, superuser):
+        client.force_login(user)
+        assert client.get(url).status_code == 200
+
+
+def test_admin_index_links_to_the_dashboard_for_support_only(client, support_user, editor_user):
+    url = reverse("supportdesk:dashboard")
+    client.force_login(support_user)
+    assert url in client.get(reverse("admin:index")).content.decode()
+    client.force_login(editor_user)
+    assert url not in client.get(reverse("admin:index")).content.decode()
+
+
+def test_empty_dashboard_renders(client, superuser):
+    client.force_login(superuser)
+    response = client.get(reverse("supportdesk:dashboard"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Belum ada order dalam 14 hari terakhir" in html
+    assert "Tidak ada antrean" in html

@@ -22,7 +22,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "supportdesk.admin_apps.SupportAdminConfig",  # django.contrib.admin with our site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -240,3 +240,47 @@ SCHEDULE_EXPIRE_ORDERS_SECONDS = env.int("SCHEDULE_EXPIRE_ORDERS_SECONDS", defau
 SCHEDULE_SEND_REMINDERS_SECONDS = env.int("SCHEDULE_SEND_REMINDERS_SECONDS", default=300)
 SCHEDULE_RECONCILE_PAYMENTS_SECONDS = env.int("SCHEDULE_RECONCILE_PAYMENTS_SECONDS", default=600)
 SCHEDULE_DISPATCH_OUTBOX_SECONDS = env.int("SCHEDULE_DISPATCH_OUTBOX_SECONDS", default=60)
+
+# --- Midtrans webhook, reconciliation, customer login (payments + courses) -------------------
+# CIDRs allowed to post notifications, e.g. "103.208.23.0/24,103.127.16.0/23"; empty = any
+# source (the signature is what authenticates a notification; this is defence in depth).
+MIDTRANS_ALLOWED_NETWORKS = env.list("MIDTRANS_ALLOWED_NETWORKS", default=[])
+# django-ratelimit rates, per client IP. Every webhook request counts against the first; only
+# invalid-signature requests count against the second, and beyond it they still get 403 but
+# write no audit row, so a flood of forged notifications cannot fill the database.
+MIDTRANS_WEBHOOK_RATE_LIMIT = env("MIDTRANS_WEBHOOK_RATE_LIMIT", default="600/m")
+MIDTRANS_INVALID_SIGNATURE_AUDIT_RATE = env("MIDTRANS_INVALID_SIGNATURE_AUDIT_RATE", default="20/m")
+# Reconciliation looks back this far for EXPIRED/FAILED orders (late settlements) and asks
+# Midtrans about at most this many orders per run (oldest first).
+RECONCILE_RECENT_HOURS = env.int("RECONCILE_RECENT_HOURS", default=48)
+RECONCILE_BATCH_SIZE = env.int("RECONCILE_BATCH_SIZE", default=200)
+# "Send me a login link": per client IP (over it: 429 page) and per email address (over it: the
+# same "check your inbox" answer, but no email is sent, so nobody can flood an inbox).
+LOGIN_LINK_RATE_PER_IP = env("LOGIN_LINK_RATE_PER_IP", default="10/h")
+LOGIN_LINK_RATE_PER_EMAIL = env("LOGIN_LINK_RATE_PER_EMAIL", default="3/h")
+
+# --- Outbox delivery (notifications) -------------------------------------------------------
+# Retry n waits uniform(0, min(MAX, BASE * 2**(n-1))) seconds (full jitter), at least 1 s.
+OUTBOX_BACKOFF_BASE_SECONDS = env.int("OUTBOX_BACKOFF_BASE_SECONDS", default=60)
+OUTBOX_BACKOFF_MAX_SECONDS = env.int("OUTBOX_BACKOFF_MAX_SECONDS", default=3600)
+# Rows leased per claim by the sweep; keep BATCH x (EMAIL_TIMEOUT or WHATSAPP_TIMEOUT) below
+# OUTBOX_LEASE_SECONDS so a batch never outlives its leases.
+OUTBOX_CLAIM_BATCH = env.int("OUTBOX_CLAIM_BATCH", default=10)
+# HTTP ESPs (Mailgun, Postmark, SendGrid, ...) time out like SMTP does; SES goes through boto3.
+ANYMAIL["REQUESTS_TIMEOUT"] = EMAIL_TIMEOUT
+ANYMAIL["AMAZON_SES_CLIENT_PARAMS"] = {
+    "config": {"connect_timeout": EMAIL_TIMEOUT, "read_timeout": EMAIL_TIMEOUT}
+}
+
+# --- Staff admin: two-factor login and sessions (supportdesk) ------------------------------
+# django-otp: staff register a TOTP device (or static backup codes) in the admin; with
+# STAFF_OTP_REQUIRED=true the admin login asks for the code and admits only verified sessions.
+# Off by default so `createsuperuser` + `make run` works; turn it on in production once every
+# staff member has a device (see README / docs/decisions.md).
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+STAFF_OTP_REQUIRED = env.bool("STAFF_OTP_REQUIRED", default=False)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="BuatFilm")

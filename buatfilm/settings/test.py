@@ -13,7 +13,7 @@ MIDTRANS_SIMULATOR_ENABLED = True
 CELERY_BROKER_URL = env("TEST_CELERY_BROKER_URL", default="memory://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-WHATSAPP_FILE_PATH = str(BASE_DIR / "var" / "test-whatsapp")
+WHATSAPP_FILE_PATH = env("WHATSAPP_FILE_PATH", default=str(BASE_DIR / "var" / "test-whatsapp"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -21,3 +21,6 @@ STORAGES = {
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 RATELIMIT_ENABLE = False
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests: serve from the finders
+# Subprocess workers/beats started by tests get their own broker key prefix (parallel runs).
+if TEST_CELERY_KEYPREFIX := env("TEST_CELERY_KEYPREFIX", default=""):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": TEST_CELERY_KEYPREFIX}

@@ -13,8 +13,9 @@ import pytest
 from django.db import connections
 
 from conftest import CHROMIUM
-from courses.models import Package
+from courses.models import Entitlement, Package
 from courses.services import catalog_seed
+from notifications.models import Channel, NotificationOutbox, Template
 from orders.models import Order, OrderStatus
 from payments.models import AttemptStatus, PaymentAttempt
 
@@ -133,9 +134,30 @@ def test_customer_buys_and_lands_on_a_live_status_page(
         == attempt.redirect_url
     )
 
-    # PAID ending (to be added by the webhook engineer once the notification endpoint exists):
-    # go back to the Snap page, click #sim-pay, then assert the status page turns to
-    # "Pembayaran berhasil" by itself (polling) and shows the course and receipt links.
+    # The customer pays on the Snap page: the simulator sends the signed settlement to the real
+    # webhook, and the finish redirect lands on a status page that renders server truth: PAID.
+    page.goto(attempt.redirect_url)
+    page.locator("#sim-pay").click()
+    page.wait_for_url(re.compile(re.escape(f"{live_server.url}/orders/{order.order_id}/")))
+    assert page.get_by_role("heading", name="Pembayaran berhasil").is_visible()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert Entitlement.objects.filter(order=order, status="ACTIVE").count() == 1
+    screenshot(page, "5-status-paid")
+
+    # "Buka kursus" needs a login: the customer uses the one-time link from the success email.
+    page.get_by_role("link", name="Buka kursus").click()
+    page.wait_for_url(re.compile(re.escape(f"{live_server.url}/login/")))
+    success = NotificationOutbox.objects.get(
+        order=order, channel=Channel.EMAIL, template_name=Template.PAYMENT_SUCCESS_ACCESS
+    )
+    page.goto(success.context["login_url"])
+    page.get_by_role("button", name="Masuk sekarang").click()
+    page.wait_for_url(re.compile(re.escape(f"{live_server.url}/")))
+    page.goto(success.context["course_url"])
+    assert page.get_by_role("heading", name="Buat Film Pakai AI").is_visible()
+    assert page.get_by_text("Menulis naskah bersama AI").first.is_visible()
+    screenshot(page, "6-course")
 
 
 def fill_valid_checkout(page) -> None:

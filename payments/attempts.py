@@ -242,11 +242,16 @@ def _attempt_fail(*, attempt: PaymentAttempt, error: str, action: str = "") -> N
 @transaction.atomic
 def _attempt_store_snap(*, attempt: PaymentAttempt, answer: dict[str, Any]) -> PaymentAttempt:
     order = Order.objects.select_for_update().get(order_id=attempt.order_id)
+    # Re-read under the order lock (which every notification takes too): a notification
+    # processed while Snap was answering may already have completed or failed this attempt,
+    # and that must not be overwritten with PENDING.
+    attempt = PaymentAttempt.objects.get(pk=attempt.pk)
     # The redirect_url is saved before the transition: entering PENDING_PAYMENT freezes the
     # payment instructions (with this link) into the outbox rows.
     attempt.snap_token = str(answer.get("token", ""))[:255]
     attempt.redirect_url = str(answer.get("redirect_url", ""))[:500]
-    attempt.status = AttemptStatus.PENDING
+    if attempt.status == AttemptStatus.CREATED:
+        attempt.status = AttemptStatus.PENDING
     attempt.save(update_fields=["snap_token", "redirect_url", "status", "updated_at"])
     attempt.order = order
     if order.status == OrderStatus.CREATED:

@@ -10,10 +10,18 @@ import socket
 from urllib.parse import urlparse
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _missing(reason: str) -> None:
@@ -94,3 +102,32 @@ def ratelimit_on(settings):
     with time_machine.travel(time.time(), tick=False):
         yield
     cache.clear()
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    """A Playwright page in Debian chromium: 1280x900 desktop viewport, locale id-ID, 15 s
+    default timeout. Use it with the `browser` marker (which skips without Chromium)."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # between browser steps are ordinary blocking calls, which Django would otherwise refuse.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="id-ID")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        context.close()
+        browser.close()
+        # Without this, one PostgreSQL session opened by the ORM calls made while Playwright
+        # was running stays open and the test database cannot be dropped after the run.
+        connections.close_all()
+
+
+@pytest.fixture
+def phone_page(browser_page):
+    """`browser_page` on a phone-sized (390x844) viewport."""
+    browser_page.set_viewport_size({"width": 390, "height": 844})
+    return browser_page

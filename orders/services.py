@@ -7,6 +7,7 @@ state in the same transaction, so money, access and messages can never disagree.
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -411,7 +412,13 @@ def _lock_if_still(*, order_id: str, status: str) -> Order | None:
     )
 
 
-def orders_expire_due(*, now: datetime | None = None, limit: int = 500) -> ExpiryRun:
+Progress = Callable[[int, int], None]
+PROGRESS_EVERY = 100
+
+
+def orders_expire_due(
+    *, now: datetime | None = None, limit: int = 500, progress: Progress | None = None
+) -> ExpiryRun:
     """PENDING_PAYMENT orders at or past `expires_at` become EXPIRED (customers get the
     `order_expired` message), and CREATED orders whose Snap transaction was never created
     become FAILED. Each order is its own transaction; an order that was paid, expired or locked
@@ -426,7 +433,10 @@ def orders_expire_due(*, now: datetime | None = None, limit: int = 500) -> Expir
     ]
     for from_status, to_status, done, reason in targets:
         due = Order.objects.filter(status=from_status, expires_at__lte=now).order_by("expires_at")
-        for order_id in due.values_list("order_id", flat=True)[:limit]:
+        order_ids = list(due.values_list("order_id", flat=True)[:limit])
+        for position, order_id in enumerate(order_ids, start=1):
+            if progress and position % PROGRESS_EVERY == 0:
+                progress(position, len(order_ids))
             with transaction.atomic():
                 if _lock_if_still(order_id=order_id, status=from_status) is None:
                     continue
@@ -457,7 +467,9 @@ def _expire_at_midtrans_later(order_id: str) -> None:
 REMINDER_QUIET_BEFORE_EXPIRY = timedelta(minutes=15)
 
 
-def reminders_send_due(*, now: datetime | None = None, limit: int = 500) -> list[str]:
+def reminders_send_due(
+    *, now: datetime | None = None, limit: int = 500, progress: Progress | None = None
+) -> list[str]:
     """Queue one `payment_reminder` per channel for orders PENDING_PAYMENT for longer than
     REMINDER_AFTER_MINUTES and not expiring within 15 minutes. One reminder per order ever: the
     outbox's unique (order, channel, template) key decides, so a second run sends nothing and
@@ -479,7 +491,10 @@ def reminders_send_due(*, now: datetime | None = None, limit: int = 500) -> list
         .order_by("created_at")
     )
     reminded = []
-    for order_id in due.values_list("order_id", flat=True)[:limit]:
+    order_ids = list(due.values_list("order_id", flat=True)[:limit])
+    for position, order_id in enumerate(order_ids, start=1):
+        if progress and position % PROGRESS_EVERY == 0:
+            progress(position, len(order_ids))
         with transaction.atomic(), correlate(order_id):
             order = _lock_if_still(order_id=order_id, status=S.PENDING_PAYMENT)
             if order is None:

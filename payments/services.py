@@ -20,7 +20,7 @@ import hmac
 import ipaddress
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -747,7 +747,10 @@ class ReconcileSummary:
 
 
 def payment_reconcile_due(
-    *, actor: str = SYSTEM_RECONCILIATION, now: datetime | None = None
+    *,
+    actor: str = SYSTEM_RECONCILIATION,
+    now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ReconcileSummary:
     """The scheduled job (Celery task and `manage.py reconcile_payments`): reconcile the orders
     `payments.selectors.orders_to_reconcile` picks (PENDING_PAYMENT older than
@@ -763,7 +766,9 @@ def payment_reconcile_due(
         limit=settings.RECONCILE_BATCH_SIZE,
     )
     summary = ReconcileSummary(orders=len(order_ids))
-    for order_id in order_ids:
+    for position, order_id in enumerate(order_ids, start=1):
+        if progress and position % 50 == 0:
+            progress(position, len(order_ids))
         try:
             summary.attempts.extend(payment_reconcile_order(order_id=order_id, actor=actor))
         except Exception:

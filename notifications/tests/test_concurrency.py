@@ -1,11 +1,9 @@
 """Workers draining the outbox at the same time on PostgreSQL (real connections, real threads):
 SKIP LOCKED claims hand every row to exactly one worker."""
 
-import threading
-
 import pytest
-from django.db import connection
 
+from buatfilm.testing import run_concurrently
 from notifications.models import Channel, NotificationOutbox, OutboxStatus, Template
 from notifications.services import (
     Outcome,
@@ -16,28 +14,6 @@ from notifications.services import (
 from notifications.tests.conftest import make_order
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_concurrently(functions, timeout=120):
-    barrier = threading.Barrier(len(functions))
-    results: list[object] = [None] * len(functions)
-
-    def worker(index, function):
-        try:
-            barrier.wait()
-            results[index] = function()
-        except BaseException as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=timeout)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 def test_two_workers_drain_500_rows_and_send_each_exactly_once(gateway, settings):

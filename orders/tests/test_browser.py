@@ -4,15 +4,12 @@ viewport, against the live site and the Midtrans simulator over real HTTP.
 Set BROWSER_SCREENSHOT_DIR=/tmp/shots to keep screenshots of each step for a visual check.
 """
 
-import os
 import re
 import time
-from pathlib import Path
 
 import pytest
-from django.db import connections
 
-from conftest import CHROMIUM
+from buatfilm.testing import screenshot
 from courses.models import Entitlement, Package
 from courses.services import catalog_seed
 from notifications.models import Channel, NotificationOutbox, Template
@@ -21,52 +18,16 @@ from payments.models import AttemptStatus, PaymentAttempt
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PHONE_VIEWPORT = {"width": 390, "height": 844}
 COUNTDOWN = re.compile(r"^\d{2}:\d{2}:\d{2}$")
 
 
-@pytest.fixture
-def browser_page(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # between browser steps are ordinary blocking calls, which Django would otherwise refuse.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport=PHONE_VIEWPORT, locale="id-ID")
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        context.close()
-        browser.close()
-        # Without this, one PostgreSQL session opened by the ORM calls made while Playwright
-        # was running stays open and the test database cannot be dropped after the run.
-        connections.close_all()
-
-
-def screenshot(page, name: str) -> None:
-    directory = os.environ.get("BROWSER_SCREENSHOT_DIR")
-    if directory:
-        Path(directory).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(directory) / f"{name}.png"), full_page=True)
-
-
 def test_customer_buys_and_lands_on_a_live_status_page(
-    live_server, midtrans_sim, settings, browser_page
+    live_server, midtrans_sim, settings, phone_page
 ):
     settings.SITE_URL = live_server.url
     midtrans_sim.simulator.notification_url = live_server.url + "/payments/midtrans/notification/"
     catalog_seed()
-    page = browser_page
+    page = phone_page
 
     # Landing: packages with prices, "Order Sekarang".
     page.goto(live_server.url + "/")
@@ -168,14 +129,14 @@ def fill_valid_checkout(page) -> None:
 
 
 def test_midtrans_down_shows_the_retry_page_and_retry_reaches_snap(
-    live_server, midtrans_sim, settings, browser_page
+    live_server, midtrans_sim, settings, phone_page
 ):
     settings.SITE_URL = live_server.url
     settings.MIDTRANS_READ_TIMEOUT = 0.3
     settings.MIDTRANS_MAX_RETRIES = 0
     catalog_seed()
     midtrans_sim.simulator.delay_next(count=1, seconds=1.5, path_prefix="/snap/")
-    page = browser_page
+    page = phone_page
 
     page.goto(live_server.url + "/checkout/starter/")
     fill_valid_checkout(page)
@@ -199,7 +160,7 @@ def test_midtrans_down_shows_the_retry_page_and_retry_reaches_snap(
     assert order.status == OrderStatus.PENDING_PAYMENT
 
 
-def test_paid_order_status_and_printable_receipt(live_server, settings, browser_page):
+def test_paid_order_status_and_printable_receipt(live_server, settings, phone_page):
     from orders.services import order_transition
     from orders.tests.factories import OrderFactory
     from payments.tests.factories import PaymentAttemptFactory, PaymentEventFactory
@@ -214,7 +175,7 @@ def test_paid_order_status_and_printable_receipt(live_server, settings, browser_
         actor="test",
         payment_event=PaymentEventFactory(attempt=attempt),
     )
-    page = browser_page
+    page = phone_page
 
     page.goto(f"{live_server.url}/orders/{order.order_id}/?key={order.access_key}")
     assert page.get_by_role("heading", name=re.compile("Pembayaran berhasil")).is_visible()
@@ -234,7 +195,7 @@ def test_paid_order_status_and_printable_receipt(live_server, settings, browser_
     assert page.get_by_role("heading", name="Kuitansi pembayaran").is_visible()
 
 
-def test_the_status_page_follows_the_server_by_polling(live_server, settings, browser_page):
+def test_the_status_page_follows_the_server_by_polling(live_server, settings, phone_page):
     from orders.services import order_transition
     from orders.tests.factories import OrderFactory
     from payments.tests.factories import PaymentAttemptFactory, PaymentEventFactory
@@ -243,7 +204,7 @@ def test_the_status_page_follows_the_server_by_polling(live_server, settings, br
     catalog_seed()
     order = OrderFactory(package=Package.objects.get(code="starter"))
     attempt = PaymentAttemptFactory(order=order, redirect_url="http://127.0.0.1:9/snap/x")
-    page = browser_page
+    page = phone_page
     page.goto(f"{live_server.url}/orders/{order.order_id}/?key={order.access_key}")
     assert page.get_by_role("heading", name="Menunggu pembayaran").is_visible()
 

@@ -1,10 +1,8 @@
 """Concurrent transitions on PostgreSQL: the row lock lets exactly one win."""
 
-import threading
-
 import pytest
-from django.db import connection
 
+from buatfilm.testing import run_concurrently
 from courses.models import Entitlement
 from notifications.models import NotificationOutbox, Template
 from orders.models import Order, OrderStatus
@@ -14,27 +12,6 @@ from payments.tests.factories import PaymentAttemptFactory, PaymentEventFactory
 from supportdesk.models import AuditLog
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_concurrently(functions):
-    barrier = threading.Barrier(len(functions))
-    results: list[object] = [None] * len(functions)
-
-    def worker(index, function):
-        try:
-            barrier.wait()
-            results[index] = function()
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def test_two_threads_paying_the_same_order_make_one_transition():

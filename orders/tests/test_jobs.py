@@ -1,15 +1,14 @@
 """Scheduled order jobs: expiry and reminders, with controlled time and overlapping runs."""
 
-import threading
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 
+from buatfilm.testing import run_concurrently
 from notifications.models import NotificationOutbox, Template
 from orders.models import Order, OrderStatus
 from orders.services import orders_expire_due, reminders_send_due
@@ -133,33 +132,14 @@ class TestReminders:
         assert out.getvalue().strip() == "sent 1 reminders"
 
 
-def run_twice_concurrently(function):
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def worker():
-        try:
-            barrier.wait()
-            function()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 class TestOverlappingRuns:
     def test_two_expiry_runs_change_each_order_once(self):
         orders = [pending_order(ttl_minutes=1, age_minutes=10) for _ in range(20)]
-        run_twice_concurrently(lambda: orders_expire_due(now=NOW))
+        results = run_concurrently([lambda: orders_expire_due(now=NOW)] * 2)
+        errors = [r for r in results if isinstance(r, Exception)]
+        assert errors == []
         for order in orders:
             assert Order.objects.get(pk=order.pk).status == S.EXPIRED
             assert (
@@ -178,6 +158,19 @@ class TestOverlappingRuns:
     def test_two_reminder_runs_write_each_message_once(self, settings):
         settings.REMINDER_AFTER_MINUTES = 60
         orders = [pending_order(age_minutes=90) for _ in range(20)]
-        run_twice_concurrently(lambda: reminders_send_due(now=NOW))
+        results = run_concurrently([lambda: reminders_send_due(now=NOW)] * 2)
+        errors = [r for r in results if isinstance(r, Exception)]
+        assert errors == []
         for order in orders:
             assert reminders(order) == 2
+
+
+@pytest.mark.django_db
+def test_long_runs_show_progress(monkeypatch):
+    monkeypatch.setattr("orders.services.PROGRESS_EVERY", 2)
+    for _ in range(3):
+        pending_order(ttl_minutes=1, age_minutes=10)
+    out, err = StringIO(), StringIO()
+    call_command("expire_orders", stdout=out, stderr=err)
+    assert err.getvalue().strip() == "... 2/3"
+    assert out.getvalue().strip() == "expired 3 orders, failed 0 never-started orders"

@@ -1,16 +1,15 @@
 """Parallel notifications on PostgreSQL with real connections (one per thread): the order row
 lock and the idempotency key let exactly one of them pay the order (UC-012, UC-018)."""
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from buatfilm.testing import run_concurrently
 from courses.models import Entitlement
 from notifications.models import Channel, NotificationOutbox, Template
 from orders.models import Order, OrderStatus
@@ -22,30 +21,6 @@ from payments.tests.webhook_cases import midtrans_body, post_notification
 from supportdesk.models import AuditLog
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(functions: list[Callable[[], object]]) -> list[object]:
-    """Start every function at the same instant (barrier), each thread on its own database
-    connection; return results or the exceptions raised."""
-    barrier = threading.Barrier(len(functions))
-    results: list[object] = [None] * len(functions)
-
-    def worker(index: int, function: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = function()
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung"
-    return results
 
 
 def webhook(body: dict) -> Callable[[], tuple[int, str]]:
@@ -78,7 +53,7 @@ def test_sixty_parallel_success_notifications_pay_once():
         + [webhook(capture) for _ in range(10)]  # equivalent fact, other key
         + [reconciliation(capture) for _ in range(10)]
     )
-    results = run_together(calls)
+    results = run_concurrently(calls)
 
     errors = [r for r in results if isinstance(r, BaseException)]
     assert errors == []
@@ -112,7 +87,7 @@ def test_settlement_racing_expiry_never_loses_the_payment():
     calls = [webhook(midtrans_body(attempt, "expire", fraud_status=None)) for _ in range(10)] + [
         webhook(midtrans_body(attempt, "settlement")) for _ in range(10)
     ]
-    results = run_together(calls)
+    results = run_concurrently(calls)
 
     assert all(not isinstance(r, BaseException) and r[0] == 200 for r in results), results
     order = Order.objects.get(pk=order.pk)
@@ -129,7 +104,7 @@ def test_settlement_racing_expiry_never_loses_the_payment():
 def test_parallel_unknown_order_notifications_store_one_event():
     attempt = PaymentAttemptFactory()
     body = midtrans_body(attempt, order_id="BF-20261124-GHOST9-1")
-    results = run_together([webhook(body) for _ in range(20)])
+    results = run_concurrently([webhook(body) for _ in range(20)])
     assert {r[0] for r in results if not isinstance(r, BaseException)} == {404}
     assert not any(isinstance(r, BaseException) for r in results)
     assert PaymentEvent.objects.filter(midtrans_order_id="BF-20261124-GHOST9-1").count() == 1

@@ -104,3 +104,50 @@ def test_reconcile_task_turns_a_settled_pending_order_paid(midtrans_sim, setting
     assert "0 failed" in line
     assert Order.objects.get(pk=order.pk).status == S.PAID
     assert order_transition  # the only writer; reached through the processing path
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_overlapping_reconcile_runs_pay_each_order_once(midtrans_sim, settings):
+    from buatfilm.testing import run_concurrently
+    from courses.models import Entitlement
+    from notifications.models import NotificationOutbox, Template
+    from payments.midtrans import get_gateway
+    from payments.services import payment_reconcile_due
+    from supportdesk.models import AuditLog
+
+    settings.RECONCILE_AFTER_MINUTES = 0
+    midtrans_sim.simulator.notification_url = "http://127.0.0.1:9/unreachable"
+    orders = []
+    for _ in range(5):
+        order = order_in(S.PENDING_PAYMENT)
+        attempt = PaymentAttemptFactory(order=order)
+        answer = get_gateway().create_snap_transaction(
+            {
+                "transaction_details": {
+                    "order_id": attempt.midtrans_order_id,
+                    "gross_amount": attempt.amount,
+                },
+                "enabled_payments": ["bca_va"],
+            }
+        )
+        attempt.snap_token = answer["token"]
+        attempt.save(update_fields=["snap_token"])
+        midtrans_sim.simulator.customer_action(attempt.midtrans_order_id, "pay")
+        orders.append(order)
+
+    results = run_concurrently([payment_reconcile_due, payment_reconcile_due])
+
+    assert not any(isinstance(r, Exception) for r in results), results
+    for order in orders:
+        assert Order.objects.get(pk=order.pk).status == S.PAID
+        assert (
+            AuditLog.objects.filter(entity_id=order.order_id, new_value__status="PAID").count() == 1
+        )
+        assert Entitlement.objects.filter(order=order).count() == 1
+        assert (
+            NotificationOutbox.objects.filter(
+                order=order, template_name=Template.PAYMENT_SUCCESS_ACCESS
+            ).count()
+            == 2
+        )

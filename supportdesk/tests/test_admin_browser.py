@@ -5,58 +5,22 @@ order page (read-only, with the support actions).
 Set BROWSER_SCREENSHOT_DIR=/tmp/shots to keep full-page screenshots for a visual check.
 """
 
-import os
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.contrib.auth.models import User
-from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import CHROMIUM
+from buatfilm.testing import screenshot
 from notifications.services import ops_alert_enqueue
 from orders.models import OrderStatus
 from supportdesk.tests.conftest import PASSWORD, order_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 S = OrderStatus
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # between browser steps are ordinary blocking calls, which Django would otherwise refuse.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="id-ID")
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        context.close()
-        browser.close()
-        # ORM calls made while Playwright ran leave a session open; close it so the test
-        # database can be dropped.
-        connections.close_all()
-
-
-def screenshot(target, name: str) -> None:
-    """A full-page screenshot of a page, or one of an element (a Locator)."""
-    directory = os.environ.get("BROWSER_SCREENSHOT_DIR")
-    if directory:
-        Path(directory).mkdir(parents=True, exist_ok=True)
-        path = str(Path(directory) / f"{name}.png")
-        if hasattr(target, "goto"):
-            target.screenshot(path=path, full_page=True)
-        else:
-            target.screenshot(path=path)
 
 
 def seed_two_weeks() -> object:

@@ -29,7 +29,10 @@ class Command(BaseCommand):
                 raise CommandError(f"Order {order_id} tidak ditemukan.") from exc
             summary = ReconcileSummary(orders=1, attempts=results)
         else:
-            summary = payment_reconcile_due(actor=SYSTEM_RECONCILIATION)
+            summary = payment_reconcile_due(
+                actor=SYSTEM_RECONCILIATION,
+                progress=lambda done, total: self.stderr.write(f"... {done}/{total}"),
+            )
         self.stdout.write(summary.line())
         if summary.failed:
             raise CommandError(f"{summary.failed} reconciliation(s) failed; see the log.")

@@ -1,0 +1,78 @@
+"""Helpers shared by the test suites (imported by tests only, never by the site)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from django.db import connection
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
+
+
+def run_concurrently(
+    functions: Sequence[Callable[[], object]], *, timeout: float = 120
+) -> list[object]:
+    """Run every function in its own thread, all released at the same instant.
+
+    The threads meet at a `threading.Barrier` (waited on with `timeout`, so one thread that
+    never starts breaks the barrier instead of hanging the others), then each calls its
+    function on its own database connection, which it closes when done. Returns one entry per
+    function, in order: what the function returned, or the `Exception` it raised. An exception
+    that is not an `Exception` (`KeyboardInterrupt`, pytest's `fail`/`skip`, ...) is re-raised
+    in the calling thread after the join.
+
+    Fails the calling test if a thread is still running `timeout` seconds after the start.
+    """
+    barrier = threading.Barrier(len(functions), timeout=timeout)
+    results: list[object] = [None] * len(functions)
+    escaped: list[BaseException] = []
+
+    def worker(index: int, function: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            results[index] = function()
+        except Exception as exc:
+            results[index] = exc
+        except BaseException as exc:
+            escaped.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=worker, args=(index, function), daemon=True)
+        for index, function in enumerate(functions)
+    ]
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    hung = [thread.name for thread in threads if thread.is_alive()]
+    assert not hung, f"{len(hung)} of {len(threads)} threads still running after {timeout}s: {hung}"
+    if escaped:
+        raise escaped[0]
+    return results
+
+
+def screenshot(target: Page | Locator, name: str) -> None:
+    """Save a screenshot as BROWSER_SCREENSHOT_DIR/<name>.png when that variable is set.
+
+    A `Page` is captured full-page; a `Locator` captures just that element.
+    """
+    from playwright.sync_api import Page
+
+    directory = os.environ.get("BROWSER_SCREENSHOT_DIR")
+    if not directory:
+        return
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    path = str(Path(directory) / f"{name}.png")
+    if isinstance(target, Page):
+        target.screenshot(path=path, full_page=True)
+    else:
+        target.screenshot(path=path)

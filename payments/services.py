@@ -112,6 +112,19 @@ class Outcome(StrEnum):
     IGNORED_UNKNOWN_STATUS = "ignored_unknown_status"
 
 
+# Outcomes that moved the order: found by reconciliation, they mean a webhook went missing.
+# (PAID_LATE is left out: the state machine already raises a `late_payment` alert for it.)
+ORDER_CHANGING_OUTCOMES = frozenset(
+    {
+        Outcome.PAID,
+        Outcome.ORDER_FAILED,
+        Outcome.ORDER_EXPIRED,
+        Outcome.REFUNDED,
+        Outcome.DOUBLE_PAYMENT,
+    }
+)
+
+
 @dataclass(frozen=True)
 class NotificationOutcome:
     outcome: Outcome
@@ -624,6 +637,19 @@ def payment_notification_process(
             event=event, attempt=attempt, order=order, payload=payload, actor=actor, now=now
         )
         outcome = _event_apply(ctx)
+        if source == EventSource.RECONCILIATION and outcome in ORDER_CHANGING_OUTCOMES:
+            # Midtrans knew something our webhook never told us: the notification was lost
+            # (or is late). The order is fixed now; ops should know the webhook path leaks.
+            _alert(
+                key=f"reconciliation_discrepancy:event:{event.pk}",
+                subject=f"Rekonsiliasi mengubah order {order_id}",
+                message=(
+                    f"Midtrans melaporkan '{event.transaction_status}' untuk {midtrans_order_id}, "
+                    f"tetapi webhook-nya tidak pernah kami terima. Order kini {ctx.order.status} "
+                    f"({outcome}). Periksa pengiriman notifikasi Midtrans ke situs."
+                ),
+                order=ctx.order,
+            )
         event.processed, event.processed_at, event.outcome = True, now, outcome
         event.save(update_fields=["processed", "processed_at", "outcome"])
         logger.info(

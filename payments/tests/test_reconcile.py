@@ -88,6 +88,10 @@ def test_a_settled_transaction_whose_webhook_was_lost_becomes_paid(sim):
     assert order.notifications.filter(template_name=Template.PAYMENT_SUCCESS_ACCESS).count() == 2
     paid = AuditLog.objects.get(action="order_status_changed", entity_id=order.order_id)
     assert paid.actor == ACTOR
+    # The webhook never came: ops hear about the discrepancy, once.
+    alert = order.notifications.get(template_name=Template.OPS_ALERT)
+    assert alert.dedupe_key == f"reconciliation_discrepancy:event:{event.pk}"
+    assert "webhook" in alert.context["message"]
     # The simulator saw an authenticated GET status for that id.
     status_calls = [r for r in sim.simulator.requests_log if r["path"].endswith("/status")]
     assert [r["auth_user"] for r in status_calls] == ["SB-Mid-server-TEST-KEY"]

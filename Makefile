@@ -28,6 +28,11 @@ run: install
 test: install-dev
 	$(BIN)/pytest
 
+## make bench: SPEC §12 load benchmark on loopback (PostgreSQL when DATABASE_URL is set, else
+## SQLite); non-zero exit only for a broken invariant or stack. BENCH_ARGS="--help": the knobs.
+bench: install-dev
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

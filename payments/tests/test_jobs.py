@@ -17,10 +17,9 @@ S = OrderStatus
 pytestmark = pytest.mark.django_db
 
 
-def expired_order_with_sim_transaction(midtrans_sim, *, choose: bool):
-    order = order_in(S.PENDING_PAYMENT)
-    attempt = order.attempts.first() or PaymentAttemptFactory(order=order)
-    sim = midtrans_sim.simulator
+def start_snap_transaction(attempt) -> None:
+    """Create the attempt's transaction at the simulator through the real client, as checkout
+    would, and keep its token (reconciliation only asks about attempts that reached Snap)."""
     from payments.midtrans import get_gateway
 
     answer = get_gateway().create_snap_transaction(
@@ -34,6 +33,14 @@ def expired_order_with_sim_transaction(midtrans_sim, *, choose: bool):
     )
     attempt.snap_token = answer["token"]
     attempt.save(update_fields=["snap_token"])
+
+
+def expired_order_with_sim_transaction(midtrans_sim, *, choose: bool):
+    order = order_in(S.PENDING_PAYMENT)
+    attempt = order.attempts.first() or PaymentAttemptFactory(order=order)
+    sim = midtrans_sim.simulator
+
+    start_snap_transaction(attempt)
     if choose:
         sim.customer_action(attempt.midtrans_order_id, "choose")
     move(order, S.EXPIRED)
@@ -82,19 +89,8 @@ def test_reconcile_task_turns_a_settled_pending_order_paid(midtrans_sim, setting
     settings.RECONCILE_AFTER_MINUTES = 0
     order = order_in(S.PENDING_PAYMENT)
     attempt = PaymentAttemptFactory(order=order)
-    from payments.midtrans import get_gateway
 
-    answer = get_gateway().create_snap_transaction(
-        {
-            "transaction_details": {
-                "order_id": attempt.midtrans_order_id,
-                "gross_amount": attempt.amount,
-            },
-            "enabled_payments": ["bca_va"],
-        }
-    )
-    attempt.snap_token = answer["token"]
-    attempt.save(update_fields=["snap_token"])
+    start_snap_transaction(attempt)
     midtrans_sim.simulator.notification_url = "http://127.0.0.1:9/unreachable"
     midtrans_sim.simulator.customer_action(attempt.midtrans_order_id, "pay")
     Order.objects.filter(pk=order.pk).update(created_at=order.created_at - timedelta(minutes=30))
@@ -112,7 +108,6 @@ def test_two_overlapping_reconcile_runs_pay_each_order_once(midtrans_sim, settin
     from buatfilm.testing import run_concurrently
     from courses.models import Entitlement
     from notifications.models import NotificationOutbox, Template
-    from payments.midtrans import get_gateway
     from payments.services import payment_reconcile_due
     from supportdesk.models import AuditLog
 
@@ -122,17 +117,7 @@ def test_two_overlapping_reconcile_runs_pay_each_order_once(midtrans_sim, settin
     for _ in range(5):
         order = order_in(S.PENDING_PAYMENT)
         attempt = PaymentAttemptFactory(order=order)
-        answer = get_gateway().create_snap_transaction(
-            {
-                "transaction_details": {
-                    "order_id": attempt.midtrans_order_id,
-                    "gross_amount": attempt.amount,
-                },
-                "enabled_payments": ["bca_va"],
-            }
-        )
-        attempt.snap_token = answer["token"]
-        attempt.save(update_fields=["snap_token"])
+        start_snap_transaction(attempt)
         midtrans_sim.simulator.customer_action(attempt.midtrans_order_id, "pay")
         orders.append(order)
 

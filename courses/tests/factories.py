@@ -33,31 +33,15 @@ class LessonFactory(factory.django.DjangoModelFactory):
 
 
 def paid_order(**order_kwargs):
-    """An order driven to PAID the only legal way (a verified settlement event through
-    `order_transition`), which creates its customer and ACTIVE entitlement. Imports are lazy:
-    orders' factories import this module."""
-    from orders.models import OrderStatus
-    from orders.services import order_transition
-    from orders.tests.factories import OrderFactory
-    from payments.tests.factories import PaymentAttemptFactory, PaymentEventFactory
+    """An order driven to PAID the only legal way (see `orders.tests.lifecycle`), which creates
+    its customer and ACTIVE entitlement. Lazy import: orders' factories import this module."""
+    from orders.tests.lifecycle import order_in
 
-    order = OrderFactory(**order_kwargs)
-    event = PaymentEventFactory(attempt=PaymentAttemptFactory(order=order))
-    return order_transition(
-        order_id=order.order_id, to_status=OrderStatus.PAID, actor="test", payment_event=event
-    ).order
+    return order_in("PAID", **order_kwargs)
 
 
 def refunded_order(**order_kwargs):
-    """A PAID order refunded through `order_transition` (entitlement REVOKED)."""
-    from orders.models import OrderStatus
-    from orders.services import order_transition
-    from payments.tests.factories import PaymentEventFactory
+    """A PAID order refunded through the state machine (entitlement REVOKED)."""
+    from orders.tests.lifecycle import order_in
 
-    order = paid_order(**order_kwargs)
-    event = PaymentEventFactory(
-        attempt=order.attempts.get(), transaction_status="refund", status_code="200"
-    )
-    return order_transition(
-        order_id=order.order_id, to_status=OrderStatus.REFUNDED, actor="test", payment_event=event
-    ).order
+    return order_in("REFUNDED", **order_kwargs)

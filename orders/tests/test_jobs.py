@@ -13,7 +13,7 @@ from notifications.models import NotificationOutbox, Template
 from orders.models import Order, OrderStatus
 from orders.services import orders_expire_due, reminders_send_due
 from orders.tests.factories import OrderFactory
-from orders.tests.test_services import move, order_in
+from orders.tests.lifecycle import move, order_in
 from supportdesk.models import AuditLog
 
 S = OrderStatus

@@ -17,51 +17,11 @@ from orders.services import (
     order_transition,
 )
 from orders.tests.factories import OrderFactory
-from payments.tests.factories import PaymentEventFactory
+from orders.tests.lifecycle import ACTOR, event_for, move, order_in
 from supportdesk.models import AuditLog
 
 S = OrderStatus
 pytestmark = pytest.mark.django_db
-
-ACTOR = "test"
-
-
-def event_for(order: Order, transaction_status: str = "settlement", **kwargs):
-    from payments.tests.factories import PaymentAttemptFactory
-
-    attempt = order.attempts.first() or PaymentAttemptFactory(order=order)
-    return PaymentEventFactory(attempt=attempt, transaction_status=transaction_status, **kwargs)
-
-
-def move(order: Order, to_status: str, **kwargs):
-    """Drive an order to `to_status` with whatever the move legitimately needs."""
-    if to_status == S.PAID:
-        kwargs.setdefault("payment_event", event_for(order))
-    if to_status == S.REFUNDED:
-        kwargs.setdefault("payment_event", event_for(order, "refund", status_code="200"))
-    if to_status == S.EXPIRED:
-        kwargs.setdefault("now", order.expires_at + timedelta(seconds=1))
-    return order_transition(order_id=order.order_id, to_status=to_status, actor=ACTOR, **kwargs)
-
-
-# Paths from a fresh CREATED order to each status, through legal moves only.
-PATH_TO = {
-    S.CREATED: [],
-    S.PENDING_PAYMENT: [S.PENDING_PAYMENT],
-    S.PAID: [S.PENDING_PAYMENT, S.PAID],
-    S.FAILED: [S.PENDING_PAYMENT, S.FAILED],
-    S.EXPIRED: [S.PENDING_PAYMENT, S.EXPIRED],
-    S.REFUNDED: [S.PENDING_PAYMENT, S.PAID, S.REFUNDED],
-}
-
-
-def order_in(status: str) -> Order:
-    order = OrderFactory(status=S.CREATED)
-    for step in PATH_TO[status]:
-        move(order, step)
-    order.refresh_from_db()
-    assert order.status == status
-    return order
 
 
 def outbox(order: Order, template: str) -> set[str]:

@@ -12,6 +12,7 @@ from courses.tests.factories import PackageFactory
 from orders.models import Order, OrderStatus
 from orders.services import order_transition
 from orders.tests.factories import OrderFactory
+from orders.tests.lifecycle import pay
 from payments.models import AttemptStatus
 from payments.tests.factories import PaymentAttemptFactory, PaymentEventFactory
 
@@ -46,16 +47,6 @@ def html_of(client, order: Order, extra: str = "") -> str:
     response = page(client, order, extra)
     assert response.status_code == 200
     return response.content.decode()
-
-
-def pay(order: Order) -> None:
-    attempt = order.attempts.first() or PaymentAttemptFactory(order=order)
-    order_transition(
-        order_id=order.order_id,
-        to_status=S.PAID,
-        actor="test",
-        payment_event=PaymentEventFactory(attempt=attempt),
-    )
 
 
 def assert_masked(html: str) -> None:

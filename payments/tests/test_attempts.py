@@ -14,8 +14,8 @@ from buatfilm.testing import run_concurrently
 from notifications.models import NotificationOutbox, Template
 from notifications.services import order_status_url
 from orders.models import Order, OrderStatus
-from orders.services import order_transition
 from orders.tests.factories import OrderFactory
+from orders.tests.lifecycle import order_in
 from payments.attempts import (
     IN_FLIGHT_GRACE,
     PaymentAlreadyStarted,
@@ -26,7 +26,7 @@ from payments.attempts import (
     attempt_start,
 )
 from payments.models import AttemptStatus, PaymentAttempt
-from payments.tests.factories import PaymentAttemptFactory, PaymentEventFactory
+from payments.tests.factories import PaymentAttemptFactory
 from supportdesk.models import AuditLog
 
 S = OrderStatus
@@ -231,47 +231,9 @@ def test_an_abandoned_attempt_is_failed_and_replaced(midtrans_sim):
     assert attempt.sequence == 2
 
 
-def _pay(order: Order) -> None:
-    attempt = PaymentAttemptFactory(order=order)
-    order_transition(
-        order_id=order.order_id,
-        to_status=S.PAID,
-        actor="test",
-        payment_event=PaymentEventFactory(attempt=attempt),
-    )
-
-
-def _to(status: str) -> Order:
-    order = created_order()
-    if status == S.FAILED:
-        order_transition(order_id=order.order_id, to_status=S.FAILED, actor="test")
-        return order
-    order_transition(order_id=order.order_id, to_status=S.PENDING_PAYMENT, actor="test")
-    if status == S.EXPIRED:
-        order_transition(
-            order_id=order.order_id,
-            to_status=S.EXPIRED,
-            actor="test",
-            now=order.expires_at + timedelta(seconds=1),
-        )
-    if status in (S.PAID, S.REFUNDED):
-        _pay(order)
-    if status == S.REFUNDED:
-        attempt = order.attempts.first()
-        order_transition(
-            order_id=order.order_id,
-            to_status=S.REFUNDED,
-            actor="test",
-            payment_event=PaymentEventFactory(
-                attempt=attempt, transaction_status="refund", status_code="200"
-            ),
-        )
-    return order
-
-
 @pytest.mark.parametrize("status", [S.PAID, S.EXPIRED, S.FAILED, S.REFUNDED])
 def test_orders_that_cannot_be_paid_are_refused(midtrans_sim, status):
-    order = _to(status)
+    order = order_in(status)
     attempts_before = order.attempts.count()
 
     with pytest.raises(PaymentNotAllowed) as excinfo:

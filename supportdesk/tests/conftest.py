@@ -1,15 +1,11 @@
 """Fixtures for the support desk tests: staff users as the groups of migration 0003 make them,
 and orders driven into each state through the real state machine."""
 
-from datetime import timedelta
-
 import pytest
 from django.contrib.auth.models import Group, Permission, User
 
 from orders.models import Order, OrderStatus
-from orders.services import order_transition
-from orders.tests.factories import OrderFactory
-from payments.tests.factories import PaymentAttemptFactory, PaymentEventFactory
+from orders.tests.lifecycle import order_in
 
 S = OrderStatus
 PASSWORD = "correct-horse-battery-staple"
@@ -46,42 +42,6 @@ def support_without_actions(db):
 @pytest.fixture
 def editor_user(db):
     return make_staff("carol", groups=("Content editors",))
-
-
-def paid_event(order: Order, **kwargs):
-    attempt = order.attempts.first() or PaymentAttemptFactory(order=order)
-    return PaymentEventFactory(attempt=attempt, **kwargs)
-
-
-def drive(order: Order, *statuses: str) -> Order:
-    """Move `order` through `statuses` with `order_transition` and what each move needs."""
-    for status in statuses:
-        kwargs: dict = {}
-        if status == S.PAID:
-            kwargs["payment_event"] = paid_event(order)
-        elif status == S.REFUNDED:
-            kwargs["payment_event"] = paid_event(
-                order, transaction_status="refund", status_code="200"
-            )
-        elif status == S.EXPIRED:
-            kwargs["now"] = order.expires_at + timedelta(seconds=1)
-        order_transition(order_id=order.order_id, to_status=status, actor="test", **kwargs)
-    order.refresh_from_db()
-    return order
-
-
-def order_in(status: str, **factory_kwargs) -> Order:
-    """A fresh order in `status`, reached through legal transitions only."""
-    paths = {
-        S.CREATED: (),
-        S.PENDING_PAYMENT: (S.PENDING_PAYMENT,),
-        S.PAID: (S.PENDING_PAYMENT, S.PAID),
-        S.FAILED: (S.PENDING_PAYMENT, S.FAILED),
-        S.EXPIRED: (S.PENDING_PAYMENT, S.EXPIRED),
-        S.REFUNDED: (S.PENDING_PAYMENT, S.PAID, S.REFUNDED),
-    }
-    order = OrderFactory(status=S.CREATED, **factory_kwargs)
-    return drive(order, *paths[status])
 
 
 @pytest.fixture

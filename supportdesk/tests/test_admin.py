@@ -14,10 +14,10 @@ from courses.models import Entitlement
 from notifications.models import NotificationOutbox
 from orders.models import Order, OrderStatus
 from orders.tests.factories import OrderFactory
+from orders.tests.lifecycle import order_in
 from payments.models import PaymentAttempt, PaymentEvent
 from payments.tests.factories import PaymentAttemptFactory, PaymentEventFactory
 from supportdesk.models import AuditLog
-from supportdesk.tests.conftest import order_in
 
 pytestmark = pytest.mark.django_db
 S = OrderStatus

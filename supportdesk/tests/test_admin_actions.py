@@ -11,11 +11,11 @@ from notifications.models import Channel, NotificationOutbox, Template
 from notifications.services import ops_alert_enqueue
 from orders.models import Order, OrderStatus
 from orders.tests.factories import OrderFactory
+from orders.tests.lifecycle import order_in
 from payments.attempts import attempt_start
 from payments.tests.factories import PaymentAttemptFactory
 from supportdesk.models import AuditLog
 from supportdesk.services import SupportPermissionDenied, support_reconcile_order
-from supportdesk.tests.conftest import order_in
 
 pytestmark = pytest.mark.django_db
 S = OrderStatus

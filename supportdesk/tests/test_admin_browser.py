@@ -17,7 +17,8 @@ from django.utils import timezone
 from buatfilm.testing import screenshot
 from notifications.services import ops_alert_enqueue
 from orders.models import OrderStatus
-from supportdesk.tests.conftest import PASSWORD, order_in
+from orders.tests.lifecycle import order_in
+from supportdesk.tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 S = OrderStatus

@@ -12,8 +12,8 @@ from django.urls import reverse
 from notifications.models import Channel, NotificationOutbox, OutboxStatus
 from notifications.services import ops_alert_enqueue
 from orders.models import OrderStatus
+from orders.tests.lifecycle import order_in
 from supportdesk import selectors
-from supportdesk.tests.conftest import order_in
 from supportdesk.views import funnel_chart
 
 pytestmark = pytest.mark.django_db

@@ -6,12 +6,12 @@ from datetime import timedelta
 import pytest
 
 from orders.models import Order, OrderStatus
-from orders.services import order_transition
-from orders.tests.test_services import move, order_in
+from orders.tests.lifecycle import move, order_in
 from payments.models import AttemptStatus
 from payments.services import payment_expire_at_midtrans
 from payments.tasks import reconcile_payments
 from payments.tests.factories import PaymentAttemptFactory
+from supportdesk.models import AuditLog
 
 S = OrderStatus
 pytestmark = pytest.mark.django_db
@@ -99,7 +99,9 @@ def test_reconcile_task_turns_a_settled_pending_order_paid(midtrans_sim, setting
 
     assert "0 failed" in line
     assert Order.objects.get(pk=order.pk).status == S.PAID
-    assert order_transition  # the only writer; reached through the processing path
+    # Reached through the processing path: the transition is audited as reconciliation's.
+    paid = AuditLog.objects.get(entity_id=order.order_id, new_value__status="PAID")
+    assert paid.actor == "system:reconciliation"
 
 
 @pytest.mark.postgres

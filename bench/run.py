@@ -187,7 +187,7 @@ def start_stack(
         [
             python,
             "-m",
-            "notifications.fake_gateway",
+            "devtools.fake_gateway",
             "--port",
             str(gw),
             "--token",
@@ -329,8 +329,8 @@ def notification_plan(
     settlements again, then the same pendings again (now stale). With 32 clients a group is in
     flight at once, so duplicates of one payment arrive in parallel and out of order, as
     Midtrans retries do. A `pending`-only order must stay PENDING_PAYMENT."""
-    from payments.simulator import PAYMENT_METHODS, sign_notification
-    from payments.simulator.app import NOTIFICATION_MESSAGE, STATUS_CODES
+    from devtools.midtrans_simulator import PAYMENT_METHODS, sign_notification
+    from devtools.midtrans_simulator.app import NOTIFICATION_MESSAGE, STATUS_CODES
 
     now = datetime.now(UTC)
     bodies: list[str] = []

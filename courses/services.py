@@ -18,7 +18,7 @@ from django.utils import timezone
 from buatfilm.formatting import mask_email
 from courses.models import Entitlement
 from orders.models import Order
-from supportdesk.services import audit_record
+from supportdesk.audit import audit_record
 
 logger = logging.getLogger(__name__)
 

@@ -206,7 +206,7 @@ def outbox_resend(
     Raises `NotificationOutbox.DoesNotExist`, or `ResendNotAllowed` for an unknown channel or an
     ops alert sent to another channel."""
     from courses.services import access_message_context
-    from supportdesk.services import audit_record
+    from supportdesk.audit import audit_record
 
     original = NotificationOutbox.objects.select_related("order__package__course").get(
         pk=original_id

@@ -25,7 +25,7 @@ from notifications.models import Template
 from orders.models import Order, OrderStatus, PromoCode
 from payments.models import PaymentEvent
 from payments.selectors import event_confirms_payment, event_confirms_refund
-from supportdesk.services import SYSTEM_CHECKOUT, SYSTEM_SCHEDULER, audit_record
+from supportdesk.audit import SYSTEM_CHECKOUT, SYSTEM_SCHEDULER, audit_record
 
 logger = logging.getLogger(__name__)
 

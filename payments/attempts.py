@@ -28,7 +28,7 @@ from orders.models import Order, OrderStatus
 from orders.services import order_transition
 from payments.midtrans import MidtransRejected, MidtransUnavailable, get_gateway
 from payments.models import AttemptStatus, PaymentAttempt
-from supportdesk.services import SYSTEM_CHECKOUT, audit_record
+from supportdesk.audit import SYSTEM_CHECKOUT, audit_record
 
 logger = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ from payments.selectors import (
     order_has_other_live_attempt,
     transaction_is_paid,
 )
-from supportdesk.services import SYSTEM_RECONCILIATION, SYSTEM_WEBHOOK, audit_record
+from supportdesk.audit import SYSTEM_RECONCILIATION, SYSTEM_WEBHOOK, audit_record
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from buatfilm.http import client_ip, ratelimit_ip_key
 from buatfilm.views import ratelimited
 from payments.models import EventSource
 from payments.services import NotificationRejected, payment_notification_process
-from supportdesk.services import SYSTEM_WEBHOOK, audit_record
+from supportdesk.audit import SYSTEM_WEBHOOK, audit_record
 
 logger = logging.getLogger(__name__)
 

@@ -1,60 +1,19 @@
-"""Writes to the audit trail. Every service that changes something a person may ask about
-later ("who did this, when?") calls `audit_record` inside its own transaction.
-
-Also the support desk's own actions (reconcile now, resend a message): permission-checked,
-audited wrappers around the payments and notifications services, called by the admin."""
+"""The support desk's own actions (reconcile now, resend a message): permission-checked,
+audited wrappers around the payments and notifications services, called by the admin. The top
+layer: it may import every other app; nothing below imports it."""
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from supportdesk.models import AuditLog
-
-if TYPE_CHECKING:
-    from notifications.models import NotificationOutbox
-    from payments.services import AttemptReconciliation
+from notifications.models import NotificationOutbox
+from notifications.services import outbox_resend
+from orders.models import Order
+from payments.models import PaymentEvent
+from payments.services import AttemptReconciliation, payment_reconcile_order
+from supportdesk.audit import audit_record, staff_actor
 
 logger = logging.getLogger(__name__)
-
-SYSTEM_WEBHOOK = "system:webhook"
-SYSTEM_SCHEDULER = "system:scheduler"
-SYSTEM_RECONCILIATION = "system:reconciliation"
-SYSTEM_CHECKOUT = "system:checkout"
-
-
-def staff_actor(username: str) -> str:
-    return f"staff:{username}"
-
-
-def audit_record(
-    *,
-    actor: str,
-    action: str,
-    entity_type: str,
-    entity_id: str,
-    old_value: dict[str, Any] | None = None,
-    new_value: dict[str, Any] | None = None,
-    correlation_id: str = "",
-    ip_address: str | None = None,
-    user_agent: str = "",
-) -> AuditLog:
-    """Append one audit row. Callers must pass no secrets (keys, signatures, tokens)."""
-    return AuditLog.objects.create(
-        actor=actor[:150],
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id)[:64],
-        old_value=old_value,
-        new_value=new_value,
-        correlation_id=correlation_id[:64],
-        ip_address=ip_address,
-        user_agent=user_agent[:300],
-    )
-
-
-# --- Support actions (admin) ------------------------------------------------------------------
-# The payments and notifications services import this module (for `audit_record`), so theirs
-# are imported inside the functions below, never at module level.
 
 PERM_RECONCILE = "supportdesk.reconcile_order"
 PERM_RESEND = "supportdesk.resend_notification"
@@ -86,7 +45,7 @@ class ReconcileReport:
         return self.status_before != self.status_after or self.new_events > 0
 
 
-def _outcome_summary(outcome: "AttemptReconciliation") -> str:
+def _outcome_summary(outcome: AttemptReconciliation) -> str:
     """'BF-…-1: paid', 'BF-…-2: error (Midtrans unreachable)'."""
     text = f"{outcome.midtrans_order_id}: {outcome.result}"
     return f"{text} ({outcome.detail})" if outcome.detail else text
@@ -106,10 +65,6 @@ def support_reconcile_order(
 
     Raises `SupportPermissionDenied` (no `supportdesk.reconcile_order`; nothing done, nothing
     audited) and `Order.DoesNotExist`."""
-    from orders.models import Order
-    from payments.models import PaymentEvent
-    from payments.services import payment_reconcile_order
-
     if not user.has_perm(PERM_RECONCILE):
         raise SupportPermissionDenied(PERM_RECONCILE)
     actor = staff_actor(user.get_username())
@@ -161,7 +116,7 @@ def support_resend_notification(
     user: StaffUser,
     ip_address: str | None,
     channel: str | None = None,
-) -> "NotificationOutbox":
+) -> NotificationOutbox:
     """Queue a copy of one automatic customer message, for a staff user.
 
     Calls `notifications.services.outbox_resend`, which writes the new outbox row (pointing at
@@ -170,8 +125,6 @@ def support_resend_notification(
 
     Raises `SupportPermissionDenied` (no `supportdesk.resend_notification`; nothing done) and
     whatever `outbox_resend` raises for a row that cannot be resent."""
-    from notifications.services import outbox_resend
-
     if not user.has_perm(PERM_RESEND):
         raise SupportPermissionDenied(PERM_RESEND)
     return outbox_resend(

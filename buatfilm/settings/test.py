@@ -9,6 +9,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MIDTRANS_SERVER_KEY = "SB-Mid-server-TEST-KEY"
 MIDTRANS_CLIENT_KEY = "SB-Mid-client-TEST-KEY"
 MIDTRANS_SIMULATOR_ENABLED = True
+INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]  # noqa: F405
 # Tests that need a broker start their own worker against REDIS_URL; the rest never reach one.
 CELERY_BROKER_URL = env("TEST_CELERY_BROKER_URL", default="memory://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from django.core import mail
 
-from notifications.fake_gateway import FakeWhatsAppGateway
+from devtools.fake_gateway import FakeWhatsAppGateway
 from orders.models import OrderStatus
 from orders.tests.factories import OrderFactory
 from payments.tests.factories import PaymentAttemptFactory

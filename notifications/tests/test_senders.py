@@ -11,7 +11,7 @@ from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 
 from notifications.errors import DeliveryError
-from notifications.fake_gateway import FakeWhatsAppGateway
+from devtools.fake_gateway import FakeWhatsAppGateway
 from notifications.mailer import classify_email_error, send_email
 from notifications.rendering import RenderedMessage
 from notifications.tests.conftest import GATEWAY_TOKEN

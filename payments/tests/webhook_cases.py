@@ -21,8 +21,8 @@ from courses.models import Entitlement
 from notifications.models import NotificationOutbox, Template
 from orders.models import Order, OrderStatus
 from payments.models import AttemptStatus, PaymentAttempt, PaymentEvent
-from payments.simulator import sign_notification
-from payments.simulator.app import STATUS_CODES
+from devtools.midtrans_simulator import sign_notification
+from devtools.midtrans_simulator.app import STATUS_CODES
 from payments.tests.factories import PaymentAttemptFactory
 from supportdesk.models import AuditLog
 

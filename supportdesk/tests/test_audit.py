@@ -2,7 +2,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from supportdesk.models import AuditLog, AuditLogImmutable
-from supportdesk.services import audit_record
+from supportdesk.audit import audit_record
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from orders.models import Order
 from payments.services import ReconcileSummary, payment_reconcile_due, payment_reconcile_order
-from supportdesk.services import SYSTEM_RECONCILIATION
+from supportdesk.audit import SYSTEM_RECONCILIATION
 
 
 class Command(BaseCommand):

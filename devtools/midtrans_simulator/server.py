@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from payments.simulator.app import MidtransSimulator
+from devtools.midtrans_simulator.app import MidtransSimulator
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):

@@ -5,7 +5,7 @@ real HTTP, including webhooks, failures and timeouts, without reaching the Midtr
 The WSGI app is pure stdlib so it runs and is tested without Django.
 """
 
-from payments.simulator.app import (
+from devtools.midtrans_simulator.app import (
     PAYMENT_METHODS,
     MidtransSimulator,
     NotificationRecord,
@@ -14,7 +14,7 @@ from payments.simulator.app import (
     TransactionNotFoundError,
     sign_notification,
 )
-from payments.simulator.server import SimulatorServer
+from devtools.midtrans_simulator.server import SimulatorServer
 
 __all__ = [
     "PAYMENT_METHODS",

@@ -37,7 +37,7 @@ class Command(BaseCommand):
         if not settings.MIDTRANS_SERVER_KEY:
             raise CommandError("MIDTRANS_SERVER_KEY is empty: the simulator signs with it.")
 
-        from payments.simulator import SimulatorServer
+        from devtools.midtrans_simulator import SimulatorServer
 
         server = SimulatorServer(
             server_key=settings.MIDTRANS_SERVER_KEY,

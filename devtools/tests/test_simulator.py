@@ -25,7 +25,7 @@ import pytest
 import requests
 from midtransclient.error_midtrans import MidtransAPIError
 
-from payments.simulator import SimulatorServer, TransactionNotFoundError, sign_notification
+from devtools.midtrans_simulator import SimulatorServer, TransactionNotFoundError, sign_notification
 
 SERVER_KEY = "SB-Mid-server-SIMULATOR-TEST"
 FINISH_URL = "http://127.0.0.1:9/orders/finish/?ref=abc"

@@ -11,7 +11,7 @@ benchmarks and development. Never used in production.
 
 It speaks `POST /api/sendText` (JSON `session`, `chatId`, `text`; header `X-Api-Key` when a
 token is set) and answers 201 with `{"id": ...}` like WAHA. `GET /api/messages` lists what it
-accepted. Run standalone: `python -m notifications.fake_gateway --port 3001`.
+accepted. Run standalone: `python -m devtools.fake_gateway --port 3001`.
 """
 
 import argparse

@@ -59,7 +59,8 @@ def _service_markers(request: pytest.FixtureRequest) -> None:
 def midtrans_sim(settings):
     """A real Midtrans simulator on a free localhost port, with the site pointed at it.
 
-    Starts `devtools.midtrans_simulator.SimulatorServer` signing with `settings.MIDTRANS_SERVER_KEY` and
+    Starts `devtools.midtrans_simulator.SimulatorServer` signing with
+    `settings.MIDTRANS_SERVER_KEY` and
     sets `MIDTRANS_SNAP_BASE_URL` / `MIDTRANS_API_BASE_URL` (through pytest-django's `settings`
     fixture, so they are restored afterwards), so `payments.midtrans.get_gateway()` talks to it
     through the real `midtransclient` over HTTP. Yields the server: `.simulator` has the test

@@ -1,14 +1,14 @@
-"""Thin Celery tasks for payments; the rules are in payments.services."""
+"""Thin Celery tasks for payments; the rules are in payments.reconciliation."""
 
 from celery import shared_task
 
-from payments import services
+from payments import reconciliation
 from payments.midtrans import MidtransUnavailable
 
 
 @shared_task(name="payments.reconcile_payments", ignore_result=True)
 def reconcile_payments() -> str:
-    return services.payment_reconcile_due().line()
+    return reconciliation.payment_reconcile_due().line()
 
 
 @shared_task(
@@ -20,4 +20,4 @@ def reconcile_payments() -> str:
     max_retries=5,
 )
 def expire_attempts_at_midtrans(order_id: str) -> None:
-    services.payment_expire_at_midtrans(order_id=order_id)
+    reconciliation.payment_expire_at_midtrans(order_id=order_id)

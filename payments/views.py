@@ -19,7 +19,8 @@ from django_ratelimit.core import get_usage, is_ratelimited
 from buatfilm.http import client_ip, ratelimit_ip_key
 from buatfilm.views import ratelimited
 from payments.models import EventSource
-from payments.services import NotificationRejected, payment_notification_process
+from payments.parsing import NotificationRejected
+from payments.processing import payment_notification_process
 from supportdesk.audit import SYSTEM_WEBHOOK, audit_record
 
 logger = logging.getLogger(__name__)

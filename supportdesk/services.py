@@ -10,7 +10,7 @@ from notifications.models import NotificationOutbox
 from notifications.services import outbox_resend
 from orders.models import Order
 from payments.models import PaymentEvent
-from payments.services import AttemptReconciliation, payment_reconcile_order
+from payments.reconciliation import AttemptReconciliation, payment_reconcile_order
 from supportdesk.audit import audit_record, staff_actor
 
 logger = logging.getLogger(__name__)
@@ -56,9 +56,10 @@ def support_reconcile_order(
 ) -> ReconcileReport:
     """Ask Midtrans now about every attempt of one order, for a staff user, and record it.
 
-    Runs `payments.services.payment_reconcile_order` (the scheduler's service: Midtrans answers
-    go through the webhook's processing path, so status changes happen only there, through the
-    order state machine) outside any transaction, then appends one `admin_reconcile` audit row
+    Runs `payments.reconciliation.payment_reconcile_order` (the scheduler's service: Midtrans
+    answers go through the webhook's processing path, so status changes happen only there,
+    through the order state machine) outside any transaction, then appends one
+    `admin_reconcile` audit row
     with the user, IP, the status before and after, and one outcome per attempt. A Midtrans or
     network failure (per attempt, or an unexpected error of the whole call, which is also
     logged) is reported in `error` and audited, not raised: the staff member sees it.

@@ -10,8 +10,8 @@ from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused, Anymai
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 
-from notifications.errors import DeliveryError
 from devtools.fake_gateway import FakeWhatsAppGateway
+from notifications.errors import DeliveryError
 from notifications.mailer import classify_email_error, send_email
 from notifications.rendering import RenderedMessage
 from notifications.tests.conftest import GATEWAY_TOKEN

@@ -15,7 +15,7 @@ from notifications.models import Channel, NotificationOutbox, Template
 from orders.models import Order, OrderStatus
 from orders.tests.factories import OrderFactory
 from payments.models import EventSource, PaymentEvent
-from payments.services import payment_notification_process
+from payments.processing import payment_notification_process
 from payments.tests.factories import PaymentAttemptFactory
 from payments.tests.webhook_cases import midtrans_body, post_notification
 from supportdesk.models import AuditLog

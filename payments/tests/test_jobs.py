@@ -8,7 +8,7 @@ import pytest
 from orders.models import Order, OrderStatus
 from orders.tests.lifecycle import move, order_in
 from payments.models import AttemptStatus
-from payments.services import payment_expire_at_midtrans
+from payments.reconciliation import payment_expire_at_midtrans
 from payments.tasks import reconcile_payments
 from payments.tests.factories import PaymentAttemptFactory
 from supportdesk.models import AuditLog
@@ -110,7 +110,7 @@ def test_two_overlapping_reconcile_runs_pay_each_order_once(midtrans_sim, settin
     from buatfilm.testing import run_concurrently
     from courses.models import Entitlement
     from notifications.models import NotificationOutbox, Template
-    from payments.services import payment_reconcile_due
+    from payments.reconciliation import payment_reconcile_due
     from supportdesk.models import AuditLog
 
     settings.RECONCILE_AFTER_MINUTES = 0

@@ -15,14 +15,14 @@ from orders.services import order_transition
 from orders.tests.factories import OrderFactory
 from payments.midtrans import get_gateway
 from payments.models import AttemptStatus, EventSource, PaymentAttempt, PaymentEvent
-from payments.selectors import orders_to_reconcile
-from payments.services import (
+from payments.reconciliation import (
     ERROR,
     NOT_STARTED,
     Outcome,
     payment_reconcile_due,
     payment_reconcile_order,
 )
+from payments.selectors import orders_to_reconcile
 from payments.tests.factories import PaymentAttemptFactory
 from payments.tests.webhook_cases import WorldSnapshot, ops_alerts
 from supportdesk.models import AuditLog

@@ -12,7 +12,8 @@ from notifications.models import Channel, NotificationOutbox, Template
 from orders.models import Order, OrderStatus
 from orders.tests.factories import OrderFactory
 from payments.models import AttemptStatus, EventSource, PaymentAttempt, PaymentEvent
-from payments.services import NotificationRejected, Outcome, payment_notification_process
+from payments.parsing import NotificationRejected
+from payments.processing import Outcome, payment_notification_process
 from payments.tests.factories import PaymentAttemptFactory
 from payments.tests.webhook_cases import (
     MidtransWebhookNegativeCases,
@@ -490,7 +491,7 @@ def test_pending_arriving_after_settlement_from_an_older_attempt(client):
 def test_an_unexpected_error_rolls_back_and_answers_500(client, attempt, monkeypatch):
     """Failure injection: the transition blows up after the event was inserted. Nothing may
     remain (Midtrans retries the 500), and the retry then succeeds."""
-    from payments import services
+    from payments import processing as services
 
     def explode(**kwargs):
         raise RuntimeError("database went away")

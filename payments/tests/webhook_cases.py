@@ -18,11 +18,11 @@ from django.core.cache import cache
 from django.test import Client, override_settings
 
 from courses.models import Entitlement
+from devtools.midtrans_simulator import sign_notification
+from devtools.midtrans_simulator.app import STATUS_CODES
 from notifications.models import NotificationOutbox, Template
 from orders.models import Order, OrderStatus
 from payments.models import AttemptStatus, PaymentAttempt, PaymentEvent
-from devtools.midtrans_simulator import sign_notification
-from devtools.midtrans_simulator.app import STATUS_CODES
 from payments.tests.factories import PaymentAttemptFactory
 from supportdesk.models import AuditLog
 

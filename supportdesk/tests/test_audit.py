@@ -1,8 +1,8 @@
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from supportdesk.models import AuditLog, AuditLogImmutable
 from supportdesk.audit import audit_record
+from supportdesk.models import AuditLog, AuditLogImmutable
 
 pytestmark = pytest.mark.django_db
 

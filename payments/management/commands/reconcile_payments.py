@@ -1,13 +1,13 @@
 """`manage.py reconcile_payments [--order ID]`: ask Midtrans about orders whose webhook may have
 been lost, through the webhook's own processing path. Thin: the rules are in
-`payments.services.payment_reconcile_due` / `payment_reconcile_order`."""
+`payments.reconciliation.payment_reconcile_due` / `payment_reconcile_order`."""
 
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from orders.models import Order
-from payments.services import ReconcileSummary, payment_reconcile_due, payment_reconcile_order
+from payments.reconciliation import ReconcileSummary, payment_reconcile_due, payment_reconcile_order
 from supportdesk.audit import SYSTEM_RECONCILIATION
 
 

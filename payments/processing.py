@@ -2,33 +2,19 @@
 
 `payment_notification_process` takes a Midtrans transaction body (a webhook notification or a
 GET-status answer: both carry the same fields and the same `signature_key`) and, in one
-transaction: verifies the signature, finds the attempt, locks its order, stores a
-`PaymentEvent` under an idempotency key (a duplicate is a no-op), checks the amount, and maps
-the Midtrans status onto the attempt and, through `orders.services.order_transition`, the order.
-
-Idempotency key (`notification_idempotency_key`):
-    `<transaction_id or "order:"+midtrans order id>:<transaction_status>:<fraud_status>:
-    <status_code>:<gross_amount as 2-decimal number>` plus, for refund-like statuses,
-    `:<refund_amount>:<number of refunds>` (two partial refunds of one transaction are two
-    events). The same fact seen by the webhook and by reconciliation has the same key, so the
-    second is a no-op whatever its source. Keys longer than 200 characters are stored as their
-    SHA-256.
+transaction: verifies the signature (`payments.parsing`), finds the attempt, locks its order,
+stores a `PaymentEvent` under an idempotency key (a duplicate is a no-op), checks the amount,
+and maps the Midtrans status onto the attempt and, through `orders.services.order_transition`,
+the order.
 """
 
-import hashlib
-import hmac
-import ipaddress
 import logging
-from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -37,6 +23,17 @@ from notifications.services import ops_alert_enqueue
 from orders.models import Order, OrderStatus
 from orders.services import order_transition
 from payments.models import AttemptStatus, EventSource, PaymentAttempt, PaymentEvent
+from payments.parsing import (
+    CLOSED_ATTEMPT_STATUSES,
+    DETAIL_FIELDS,
+    MONEY_STATUSES,
+    OPS_ONLY_STATUSES,
+    amount_matches,
+    notification_idempotency_key,
+    notification_signature_verify,
+    text_field,
+    valid_ip,
+)
 from payments.selectors import (
     order_has_other_completed_attempt,
     order_has_other_live_attempt,
@@ -47,43 +44,6 @@ from supportdesk.audit import SYSTEM_RECONCILIATION, SYSTEM_WEBHOOK, audit_recor
 logger = logging.getLogger(__name__)
 
 S = OrderStatus
-
-# Fields the signature covers, plus the one we cannot act without.
-SIGNED_FIELDS = ("order_id", "status_code", "gross_amount")
-REQUIRED_FIELDS = (*SIGNED_FIELDS, "signature_key", "transaction_status")
-# Statuses that mean "money" (or its return): Midtrans always pairs them with status_code 200.
-# The signature does not cover transaction_status, so a signed 201 "pending" body must not be
-# replayable as a "settlement"; a money status with another status code is never applied.
-MONEY_STATUSES = frozenset({"settlement", "capture", "refund"})
-REFUND_LIKE_STATUSES = frozenset({"refund", "partial_refund", "chargeback", "partial_chargeback"})
-OPS_ONLY_STATUSES = frozenset({"partial_refund", "chargeback", "partial_chargeback"})
-CLOSED_ATTEMPT_STATUSES = frozenset({"deny", "failure", "cancel", "expire"})
-# Channel details worth keeping on the attempt (status page, messages, support).
-_DETAIL_FIELDS = (
-    "va_numbers",
-    "permata_va_number",
-    "bill_key",
-    "biller_code",
-    "actions",
-    "payment_code",
-    "store",
-    "issuer",
-    "acquirer",
-    "transaction_time",
-    "settlement_time",
-    "expiry_time",
-)
-
-
-class NotificationRejected(Exception):
-    """The body is not a genuine Midtrans message (missing fields or a wrong signature).
-    Nothing was stored. `reason` and `midtrans_order_id` are safe to log and audit."""
-
-    def __init__(self, reason: str, *, midtrans_order_id: str = "", fields: tuple[str, ...] = ()):
-        super().__init__(reason)
-        self.reason = reason
-        self.midtrans_order_id = midtrans_order_id
-        self.fields = fields
 
 
 class Outcome(StrEnum):
@@ -140,105 +100,6 @@ class NotificationOutcome:
         return 404 if self.order_id is None else 200
 
 
-# --- Pure helpers --------------------------------------------------------------------------
-
-
-def _text(payload: Mapping[str, Any], name: str, max_length: int) -> str:
-    """A string field of a loosely parsed body: non-strings count as absent, and values are
-    cut to the column length so a surprising body cannot turn into a database error."""
-    value = payload.get(name)
-    return value[:max_length] if isinstance(value, str) else ""
-
-
-def notification_signature(
-    *, order_id: str, status_code: str, gross_amount: str, server_key: str
-) -> str:
-    """Midtrans `signature_key`: hex SHA-512 of the four raw strings concatenated."""
-    raw = f"{order_id}{status_code}{gross_amount}{server_key}"
-    # surrogatepass: a forged body with lone surrogates must fail the comparison, not crash.
-    return hashlib.sha512(raw.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def notification_signature_verify(*, payload: Mapping[str, Any]) -> str:
-    """Check that `payload` was signed by Midtrans with our server key; return its Midtrans
-    order id. Constant-time comparison on the raw strings, no normalisation.
-
-    Raises `NotificationRejected` (missing fields, wrong signature) and `ImproperlyConfigured`
-    when MIDTRANS_SERVER_KEY is empty (then anyone could compute a valid signature)."""
-    order_id = payload.get("order_id")
-    safe_order_id = order_id[:64] if isinstance(order_id, str) else ""
-    missing = tuple(f for f in REQUIRED_FIELDS if not _text(payload, f, 100_000))
-    if missing:
-        raise NotificationRejected(
-            "missing_fields", midtrans_order_id=safe_order_id, fields=missing
-        )
-    server_key = settings.MIDTRANS_SERVER_KEY
-    if not server_key:
-        raise ImproperlyConfigured("MIDTRANS_SERVER_KEY is empty: notifications cannot be verified")
-    expected = notification_signature(
-        order_id=payload["order_id"],
-        status_code=payload["status_code"],
-        gross_amount=payload["gross_amount"],
-        server_key=server_key,
-    )
-    if not hmac.compare_digest(
-        expected.encode(), payload["signature_key"].encode("utf-8", "surrogatepass")
-    ):
-        raise NotificationRejected("invalid_signature", midtrans_order_id=safe_order_id)
-    return payload["order_id"]
-
-
-def _amount(value: object) -> Decimal | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() else None
-
-
-def notification_idempotency_key(*, payload: Mapping[str, Any]) -> str:
-    """The key that makes a redelivered fact a no-op (see the module docstring)."""
-    status = _text(payload, "transaction_status", 32)
-    amount = _amount(payload.get("gross_amount"))
-    parts = [
-        _text(payload, "transaction_id", 64) or f"order:{_text(payload, 'order_id', 64)}",
-        status,
-        _text(payload, "fraud_status", 16),
-        _text(payload, "status_code", 8),
-        f"{amount:.2f}" if amount is not None else _text(payload, "gross_amount", 32),
-    ]
-    if status in REFUND_LIKE_STATUSES:
-        refunds = payload.get("refunds")
-        parts += [
-            str(payload.get("refund_amount", ""))[:32],
-            str(len(refunds)) if isinstance(refunds, list) else "",
-        ]
-    key = ":".join(parts)
-    if len(key) > 200:
-        key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
-    return key
-
-
-def _amount_matches(*, payload: Mapping[str, Any], attempt: PaymentAttempt) -> bool:
-    """`gross_amount` as a decimal equals the attempt amount exactly, in IDR (when stated)."""
-    currency = payload.get("currency")
-    if currency is not None and currency != "IDR":
-        return False
-    amount = _amount(payload.get("gross_amount"))
-    return amount is not None and amount == attempt.amount
-
-
-def _valid_ip(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
-
-
 # --- Writes --------------------------------------------------------------------------------
 
 
@@ -261,17 +122,17 @@ def _event_store(
                 source=source,
                 attempt=attempt,
                 order_id=attempt.order_id if attempt else None,
-                midtrans_order_id=_text(payload, "order_id", 64),
-                transaction_id=_text(payload, "transaction_id", 64),
-                transaction_status=_text(payload, "transaction_status", 32),
-                status_code=_text(payload, "status_code", 8),
-                fraud_status=_text(payload, "fraud_status", 16),
-                payment_type=_text(payload, "payment_type", 32),
-                gross_amount=_text(payload, "gross_amount", 32),
+                midtrans_order_id=text_field(payload, "order_id", 64),
+                transaction_id=text_field(payload, "transaction_id", 64),
+                transaction_status=text_field(payload, "transaction_status", 32),
+                status_code=text_field(payload, "status_code", 8),
+                fraud_status=text_field(payload, "fraud_status", 16),
+                payment_type=text_field(payload, "payment_type", 32),
+                gross_amount=text_field(payload, "gross_amount", 32),
                 # Never keep a secret-derived value.
                 raw_payload={k: v for k, v in payload.items() if k != "signature_key"},
                 signature_valid=True,
-                remote_ip=_valid_ip(remote_ip),
+                remote_ip=valid_ip(remote_ip),
             )
     except IntegrityError:
         if PaymentEvent.objects.filter(idempotency_key=key).exists():
@@ -288,21 +149,21 @@ def _attempt_record(
     if status == AttemptStatus.COMPLETED and attempt.completed_at is None:
         attempt.completed_at = now
     attempt.midtrans_transaction_id = (
-        _text(payload, "transaction_id", 64) or attempt.midtrans_transaction_id
+        text_field(payload, "transaction_id", 64) or attempt.midtrans_transaction_id
     )
-    attempt.transaction_status = _text(payload, "transaction_status", 32)
-    attempt.fraud_status = _text(payload, "fraud_status", 16)
-    attempt.payment_type = _text(payload, "payment_type", 32) or attempt.payment_type
+    attempt.transaction_status = text_field(payload, "transaction_status", 32)
+    attempt.fraud_status = text_field(payload, "fraud_status", 16)
+    attempt.payment_type = text_field(payload, "payment_type", 32) or attempt.payment_type
 
     va_numbers = payload.get("va_numbers")
     if isinstance(va_numbers, list) and va_numbers and isinstance(va_numbers[0], Mapping):
-        attempt.va_number = _text(va_numbers[0], "va_number", 64) or attempt.va_number
-        attempt.bank = _text(va_numbers[0], "bank", 32) or attempt.bank
-    elif permata := _text(payload, "permata_va_number", 64):
+        attempt.va_number = text_field(va_numbers[0], "va_number", 64) or attempt.va_number
+        attempt.bank = text_field(va_numbers[0], "bank", 32) or attempt.bank
+    elif permata := text_field(payload, "permata_va_number", 64):
         attempt.va_number, attempt.bank = permata, "permata"
-    attempt.bill_key = _text(payload, "bill_key", 64) or attempt.bill_key
-    attempt.biller_code = _text(payload, "biller_code", 32) or attempt.biller_code
-    details = {name: payload[name] for name in _DETAIL_FIELDS if name in payload}
+    attempt.bill_key = text_field(payload, "bill_key", 64) or attempt.bill_key
+    attempt.biller_code = text_field(payload, "biller_code", 32) or attempt.biller_code
+    details = {name: payload[name] for name in DETAIL_FIELDS if name in payload}
     attempt.payment_details = {**(attempt.payment_details or {}), **details}
     attempt.save(
         update_fields=[
@@ -526,7 +387,7 @@ def _apply_ops_only(ctx: _Context, status: str) -> Outcome:
 def _event_apply(ctx: _Context) -> Outcome:
     status = ctx.event.transaction_status
     fraud = ctx.event.fraud_status
-    if not _amount_matches(payload=ctx.payload, attempt=ctx.attempt):
+    if not amount_matches(payload=ctx.payload, attempt=ctx.attempt):
         _alert(
             key=f"amount_mismatch:event:{ctx.event.pk}",
             subject=f"Nominal tidak cocok: {ctx.order.order_id}",
@@ -667,185 +528,3 @@ def payment_notification_process(
         event_id=event.pk,
         order_status=ctx.order.status,
     )
-
-
-# --- Reconciliation: ask Midtrans, feed the answer through the same path --------------------
-
-NOT_STARTED = "not_started"
-ERROR = "error"
-
-
-@dataclass(frozen=True)
-class AttemptReconciliation:
-    """What reconciling one attempt found: `result` is NOT_STARTED (Midtrans 404: the customer
-    never picked a method), ERROR (Midtrans unreachable or refused; `detail` says why), or the
-    `Outcome` of processing Midtrans' answer."""
-
-    order_id: str
-    midtrans_order_id: str
-    result: str
-    detail: str = ""
-
-    @property
-    def failed(self) -> bool:
-        return self.result == ERROR
-
-    @property
-    def changed(self) -> bool:
-        return self.result not in (NOT_STARTED, ERROR, Outcome.DUPLICATE)
-
-
-def payment_reconcile_order(*, order_id: str, actor: str) -> list[AttemptReconciliation]:
-    """Ask Midtrans for the status of every attempt of the order that reached Snap, and feed
-    each answer through `payment_notification_process` as a `reconciliation` event (same
-    signature check, same idempotency key, same state machine as the webhook: a fact the webhook
-    already delivered is a no-op). The HTTP calls happen outside any transaction; each answer
-    is applied in its own.
-
-    One attempt's Midtrans failure (unreachable, 4xx, bad signature) is recorded as an ERROR
-    result and does not stop the others. Raises `Order.DoesNotExist` for an unknown order id.
-    """
-    from payments.midtrans import MidtransError, get_gateway
-
-    if not Order.objects.filter(pk=order_id).exists():
-        raise Order.DoesNotExist(f"order {order_id} does not exist")
-    attempts = list(
-        PaymentAttempt.objects.filter(order_id=order_id)
-        .exclude(snap_token="")
-        .order_by("sequence")
-        .values_list("midtrans_order_id", flat=True)
-    )
-    gateway = get_gateway()
-    results: list[AttemptReconciliation] = []
-    with correlate(order_id):
-        for midtrans_order_id in attempts:
-            try:
-                answer = gateway.get_status(midtrans_order_id)
-            except MidtransError as exc:
-                logger.warning("reconcile %s: %s", midtrans_order_id, exc)
-                results.append(
-                    AttemptReconciliation(order_id, midtrans_order_id, ERROR, str(exc)[:300])
-                )
-                continue
-            if answer is None:
-                results.append(AttemptReconciliation(order_id, midtrans_order_id, NOT_STARTED))
-                continue
-            if answer.get("order_id") != midtrans_order_id:
-                detail = "Midtrans answered for another order id"
-                logger.error("reconcile %s: %s", midtrans_order_id, detail)
-                results.append(AttemptReconciliation(order_id, midtrans_order_id, ERROR, detail))
-                continue
-            try:
-                outcome = payment_notification_process(
-                    payload=answer, source=EventSource.RECONCILIATION, remote_ip=None, actor=actor
-                )
-            except NotificationRejected as exc:
-                # Our own authenticated call came back unsigned or signed with another key:
-                # a configuration problem (wrong server key / base URL), never applied.
-                logger.error("reconcile %s: status answer rejected (%s)", midtrans_order_id, exc)
-                results.append(
-                    AttemptReconciliation(order_id, midtrans_order_id, ERROR, exc.reason)
-                )
-                continue
-            results.append(AttemptReconciliation(order_id, midtrans_order_id, outcome.outcome))
-    return results
-
-
-@dataclass
-class ReconcileSummary:
-    orders: int = 0
-    attempts: list[AttemptReconciliation] = field(default_factory=list)
-    failed_orders: list[str] = field(default_factory=list)
-
-    @property
-    def failed(self) -> int:
-        return sum(r.failed for r in self.attempts) + len(self.failed_orders)
-
-    def line(self) -> str:
-        """One line for logs and the command: counts per result, failures last."""
-        counts = Counter(r.result for r in self.attempts)
-        parts = [f"{count} {result}" for result, count in sorted(counts.items())]
-        return (
-            f"reconcile_payments: {self.orders} order(s), {len(self.attempts)} attempt(s)"
-            + (f": {', '.join(parts)}" if parts else "")
-            + f"; {self.failed} failed"
-        )
-
-
-def payment_reconcile_due(
-    *,
-    actor: str = SYSTEM_RECONCILIATION,
-    now: datetime | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> ReconcileSummary:
-    """The scheduled job (Celery task and `manage.py reconcile_payments`): reconcile the orders
-    `payments.selectors.orders_to_reconcile` picks (PENDING_PAYMENT older than
-    RECONCILE_AFTER_MINUTES, EXPIRED/FAILED changed in the last RECONCILE_RECENT_HOURS), at
-    most RECONCILE_BATCH_SIZE per run. A failure on one order is logged and counted; the batch
-    goes on. Safe to overlap with itself and with the webhook (idempotency key + row lock)."""
-    from payments.selectors import orders_to_reconcile
-
-    order_ids = orders_to_reconcile(
-        now=now or timezone.now(),
-        pending_after_minutes=settings.RECONCILE_AFTER_MINUTES,
-        recent_hours=settings.RECONCILE_RECENT_HOURS,
-        limit=settings.RECONCILE_BATCH_SIZE,
-    )
-    summary = ReconcileSummary(orders=len(order_ids))
-    for position, order_id in enumerate(order_ids, start=1):
-        if progress and position % 50 == 0:
-            progress(position, len(order_ids))
-        try:
-            summary.attempts.extend(payment_reconcile_order(order_id=order_id, actor=actor))
-        except Exception:
-            logger.exception("reconcile %s failed; continuing with the batch", order_id)
-            summary.failed_orders.append(order_id)
-    logger.info(summary.line())
-    return summary
-
-
-# --- Expiry at Midtrans: after the scheduler expired an order -------------------------------
-
-
-@dataclass(frozen=True)
-class MidtransExpiry:
-    expired: list[str] = field(default_factory=list)
-    not_started: list[str] = field(default_factory=list)
-    already_final: list[str] = field(default_factory=list)
-
-
-def payment_expire_at_midtrans(*, order_id: str) -> MidtransExpiry:
-    """Ask Midtrans to expire every live attempt of an EXPIRED order, so the customer can no
-    longer pay a transaction we consider dead. 407 (expired now) and 404 (the customer never
-    picked a method) are both fine. 412 means Midtrans already closed it; if the transaction
-    settled meanwhile, reconciliation feeds the settlement through the processing path and the
-    order becomes PAID as a late payment. Raises `MidtransUnavailable` so the task retries.
-    Calls Midtrans outside any transaction; does nothing for an order that is not EXPIRED."""
-    from payments.midtrans import MidtransRejected, get_gateway
-    from payments.selectors import attempt_is_live
-
-    result = MidtransExpiry()
-    if not Order.objects.filter(pk=order_id, status=OrderStatus.EXPIRED).exists():
-        return result
-    attempts = [
-        a
-        for a in PaymentAttempt.objects.filter(order_id=order_id).exclude(snap_token="")
-        if attempt_is_live(a)
-    ]
-    gateway = get_gateway()
-    with correlate(order_id):
-        for attempt in attempts:
-            try:
-                gateway.expire(attempt.midtrans_order_id)
-            except MidtransRejected as exc:
-                if exc.http_status == 404:
-                    result.not_started.append(attempt.midtrans_order_id)
-                    continue
-                if exc.http_status == 412:
-                    result.already_final.append(attempt.midtrans_order_id)
-                    continue
-                raise
-            result.expired.append(attempt.midtrans_order_id)
-    if result.already_final:
-        payment_reconcile_order(order_id=order_id, actor=SYSTEM_RECONCILIATION)
-    return result

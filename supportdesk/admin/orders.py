@@ -1,41 +1,34 @@
-"""Every admin registration of the project (orders, payments, notifications, courses,
-supportdesk) lives here, so the rules of the support desk are in one place:
+"""Orders (view-only, with the support actions) and promo codes."""
 
-- Money, status and payment records are view-only for everyone, superusers included: no add,
-  no change, no delete, no bulk delete. `Order.status` has no form field anywhere; it changes
-  only through `orders.services.order_transition`, which the admin never calls directly.
-- The two support actions (reconcile with Midtrans, resend a notification) check their own
-  permission and call `supportdesk.services`, which call the same services as the scheduler
-  and the outbox, and audit with the staff user and IP.
-- Course content (Course with its lessons, Package, PromoCode) is editable by staff with the
-  matching model permissions; orders keep snapshots, so editing a price moves no order.
-"""
-
-import json
 from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import models
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
 from buatfilm.formatting import rupiah
 from buatfilm.http import client_ip_or_none as staff_ip
-from courses.models import Course, Entitlement, Lesson, Package
-from notifications.models import NotificationOutbox, OutboxStatus, Template
-from orders.models import Order, OrderStatus, PromoCode
+from courses.models import Entitlement
+from notifications.models import NotificationOutbox
+from orders.models import Order, PromoCode
 from payments.models import PaymentAttempt, PaymentEvent
 from supportdesk import selectors
+from supportdesk.admin.base import (
+    MAX_ORDERS_PER_ACTION,
+    ReadOnlyInline,
+    ReadOnlyModelAdmin,
+    badge,
+    concrete_field_names,
+    pretty_json,
+)
 from supportdesk.forms import PromoCodeAdminForm, ResendNotificationForm
-from supportdesk.models import AuditLog
 from supportdesk.services import (
     PERM_RECONCILE,
     PERM_RESEND,
@@ -44,84 +37,6 @@ from supportdesk.services import (
     support_reconcile_order,
     support_resend_notification,
 )
-
-# One staff click must not turn into hundreds of Midtrans calls.
-MAX_ORDERS_PER_ACTION = 20
-
-STATUS_COLOURS: dict[str, str] = {
-    OrderStatus.CREATED: "#6b7280",
-    OrderStatus.PENDING_PAYMENT: "#b45309",
-    OrderStatus.PAID: "#15803d",
-    OrderStatus.FAILED: "#b91c1c",
-    OrderStatus.EXPIRED: "#7c2d12",
-    OrderStatus.REFUNDED: "#6d28d9",
-    OutboxStatus.SENT: "#15803d",
-    OutboxStatus.SENDING: "#1d4ed8",
-    OutboxStatus.RETRYING: "#b45309",
-    OutboxStatus.DLQ: "#b91c1c",
-}
-
-
-def badge(value: str, label: str) -> SafeString:
-    colour = STATUS_COLOURS.get(value, "#374151")
-    return format_html(
-        '<span class="bf-badge" style="background:{};color:#fff;padding:2px 8px;'
-        'border-radius:10px;font-size:11px;font-weight:600;white-space:nowrap">{}</span>',
-        colour,
-        label,
-    )
-
-
-def pretty_json(value: object) -> SafeString:
-    """A JSON value as indented text, secrets redacted (see `selectors.redact_secrets`)."""
-    text = json.dumps(
-        selectors.redact_secrets(value), indent=2, ensure_ascii=False, sort_keys=True, default=str
-    )
-    return format_html('<pre class="bf-json" style="white-space:pre-wrap;margin:0">{}</pre>', text)
-
-
-def concrete_field_names(model: Any, *, exclude: tuple[str, ...] = ()) -> tuple[str, ...]:
-    return tuple(f.name for f in model._meta.concrete_fields if f.name not in exclude)
-
-
-# --- Read-only building blocks ---------------------------------------------------------------
-
-
-class ReadOnlyModelAdmin(admin.ModelAdmin):
-    """View-only for everyone who may view, superusers included. Django then renders every
-    field read-only, builds the form with no fields and answers 403 to any POST on the change
-    view; no add or delete view works and the bulk delete action is gone."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 # --- Order: inlines --------------------------------------------------------------------------
 
@@ -519,273 +434,6 @@ class OrderAdmin(ReadOnlyModelAdmin):
         return HttpResponseRedirect(reverse("admin:orders_order_resend", args=[order_ids[0]]))
 
 
-# --- Payments --------------------------------------------------------------------------------
-
-
-@admin.register(PaymentAttempt)
-class PaymentAttemptAdmin(ReadOnlyModelAdmin):
-    list_display = (
-        "midtrans_order_id",
-        "order",
-        "status",
-        "amount_rp",
-        "payment_method",
-        "transaction_status",
-        "needs_review",
-        "created_at",
-    )
-    list_filter = ("status", "payment_method", "needs_review", "transaction_status", "created_at")
-    search_fields = (
-        "=midtrans_order_id",
-        "=midtrans_transaction_id",
-        "order__order_id",
-        "va_number",
-    )
-    list_select_related = ("order",)
-    # The Snap token and the redirect URL (which embeds it) let anyone pay or view the Snap page.
-    exclude = ("snap_token", "redirect_url", "payment_details")
-    readonly_fields = (
-        *concrete_field_names(
-            PaymentAttempt, exclude=("snap_token", "redirect_url", "payment_details")
-        ),
-        "has_snap_token",
-        "details",
-    )
-
-    @admin.display(description="Jumlah", ordering="amount")
-    def amount_rp(self, obj: PaymentAttempt) -> str:
-        return rupiah(obj.amount)
-
-    @admin.display(description="Snap dibuat", boolean=True)
-    def has_snap_token(self, obj: PaymentAttempt) -> bool:
-        return bool(obj.snap_token)
-
-    @admin.display(description="Detail pembayaran")
-    def details(self, obj: PaymentAttempt) -> SafeString:
-        return pretty_json(obj.payment_details)
-
-
-@admin.register(PaymentEvent)
-class PaymentEventAdmin(ReadOnlyModelAdmin):
-    list_display = (
-        "received_at",
-        "midtrans_order_id",
-        "order",
-        "source",
-        "transaction_status",
-        "status_code",
-        "gross_amount",
-        "signature_valid",
-        "processed",
-        "outcome",
-    )
-    list_filter = (
-        "source",
-        "transaction_status",
-        "processed",
-        "signature_valid",
-        "outcome",
-        "received_at",
-    )
-    search_fields = ("=midtrans_order_id", "=transaction_id", "order__order_id", "idempotency_key")
-    list_select_related = ("order",)
-    date_hierarchy = "received_at"
-    exclude = ("raw_payload",)
-    readonly_fields = (*concrete_field_names(PaymentEvent, exclude=("raw_payload",)), "payload")
-
-    @admin.display(description="Payload (tanpa rahasia)")
-    def payload(self, obj: PaymentEvent) -> SafeString:
-        return pretty_json(obj.raw_payload)
-
-
-# --- Notifications ---------------------------------------------------------------------------
-
-
-@admin.register(NotificationOutbox)
-class NotificationOutboxAdmin(ReadOnlyModelAdmin):
-    list_display = (
-        "id",
-        "created_at",
-        "order",
-        "template_name",
-        "channel",
-        "recipient",
-        "status_badge",
-        "attempt_count",
-        "next_attempt_at",
-        "sent_at",
-        "resend_of",
-    )
-    list_filter = (
-        "status",
-        "channel",
-        "template_name",
-        ("resend_of", admin.EmptyFieldListFilter),
-        "created_at",
-    )
-    search_fields = ("=order__order_id", "recipient", "provider_message_id", "dedupe_key")
-    list_select_related = ("order",)
-    date_hierarchy = "created_at"
-    actions = ("resend_selected",)
-    exclude = ("context", "error_history")
-    readonly_fields = (
-        *concrete_field_names(NotificationOutbox, exclude=("context", "error_history")),
-        "context_shown",
-        "errors_shown",
-    )
-
-    @admin.display(description="Status", ordering="status")
-    def status_badge(self, obj: NotificationOutbox) -> SafeString:
-        return badge(obj.status, obj.get_status_display())
-
-    @admin.display(description="Isi template (tanpa rahasia)")
-    def context_shown(self, obj: NotificationOutbox) -> SafeString:
-        return pretty_json(obj.context)
-
-    @admin.display(description="Riwayat error")
-    def errors_shown(self, obj: NotificationOutbox) -> SafeString:
-        return pretty_json(obj.error_history)
-
-    def has_resend_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(PERM_RESEND)
-
-    @admin.action(description="Kirim ulang pesan terpilih", permissions=("resend",))
-    def resend_selected(
-        self, request: HttpRequest, queryset: QuerySet[NotificationOutbox]
-    ) -> HttpResponse | None:
-        if not self.has_resend_permission(request):
-            raise PermissionDenied
-        rows = list(queryset.order_by("id")[: MAX_ORDERS_PER_ACTION + 1])
-        if len(rows) > MAX_ORDERS_PER_ACTION:
-            self.message_user(
-                request,
-                f"Pilih paling banyak {MAX_ORDERS_PER_ACTION} pesan sekaligus.",
-                messages.ERROR,
-            )
-            return None
-        for row in rows:
-            if row.order_id is None or row.resend_of_id or row.template_name == Template.OPS_ALERT:
-                self.message_user(
-                    request,
-                    f"Outbox #{row.pk} dilewati: hanya pesan otomatis ke pelanggan yang bisa "
-                    "dikirim ulang (bukan salinan kirim ulang, bukan peringatan ops).",
-                    messages.WARNING,
-                )
-                continue
-            try:
-                new_row = support_resend_notification(
-                    original_id=row.pk, user=request.user, ip_address=staff_ip(request)
-                )
-            except SupportPermissionDenied as exc:
-                raise PermissionDenied from exc
-            except ValueError as exc:
-                self.message_user(request, f"Outbox #{row.pk}: {exc}", messages.ERROR)
-                continue
-            self.message_user(
-                request,
-                f"Outbox #{row.pk} ({row.template_name}/{row.channel}) masuk antrean kirim "
-                f"ulang sebagai #{new_row.pk}.",
-                messages.SUCCESS,
-            )
-        return None
-
-
-# --- Courses: access (read-only) and content (editable) ----------------------------------------
-
-
-@admin.register(Entitlement)
-class EntitlementAdmin(ReadOnlyModelAdmin):
-    list_display = ("order", "user", "course", "status", "granted_at", "revoked_at")
-    list_filter = ("status", "course", "granted_at")
-    search_fields = ("=order__order_id", "user__email", "user__username")
-    list_select_related = ("order", "user", "course")
-    readonly_fields = concrete_field_names(Entitlement)
-
-
-class LessonInline(admin.StackedInline):
-    model = Lesson
-    extra = 0
-    fields = ("position", "title", "slug", "summary", "video_url", "body")
-    prepopulated_fields = {"slug": ("title",)}
-    # A video link typed without a scheme is an https one (Django 6's default, chosen now).
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    ordering = ("position",)
-
-
-@admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):
-    list_display = ("title", "slug", "is_active", "lesson_count", "package_count")
-    list_filter = ("is_active",)
-    search_fields = ("title", "slug")
-    inlines = (LessonInline,)
-    readonly_fields = ("created_at",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Course]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                lesson_total=Count("lessons", distinct=True),
-                package_total=Count("packages", distinct=True),
-            )
-        )
-
-    @admin.display(description="Pelajaran", ordering="lesson_total")
-    def lesson_count(self, obj: Any) -> int:
-        return int(obj.lesson_total)
-
-    @admin.display(description="Paket", ordering="package_total")
-    def package_count(self, obj: Any) -> int:
-        return int(obj.package_total)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        # The slug is in course URLs and in the catalog seed: fixed once created.
-        return ("slug", "created_at") if obj else ("created_at",)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # entitlements point at courses; deactivate instead
-
-
-@admin.register(Package)
-class PackageAdmin(admin.ModelAdmin):
-    list_display = ("name", "code", "course", "price_rp", "is_active", "sort_order")
-    list_filter = ("is_active", "course")
-    search_fields = ("name", "code")
-    list_select_related = ("course",)
-    fieldsets = (
-        (
-            None,
-            {
-                "fields": (
-                    "course",
-                    "code",
-                    "name",
-                    "description",
-                    "features",
-                    "price",
-                    "is_active",
-                    "sort_order",
-                ),
-                "description": (
-                    "Mengubah harga hanya berlaku untuk order baru: setiap order menyimpan "
-                    "snapshot harga, jadi order lama tidak ikut berubah."
-                ),
-            },
-        ),
-    )
-
-    @admin.display(description="Harga", ordering="price")
-    def price_rp(self, obj: Package) -> str:
-        return rupiah(obj.price)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        # The code is in checkout URLs and snapshotted into orders: fixed once created.
-        return ("code",) if obj else ()
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # orders point at packages; deactivate instead
-
-
 @admin.register(PromoCode)
 class PromoCodeAdmin(admin.ModelAdmin):
     form = PromoCodeAdminForm
@@ -810,36 +458,3 @@ class PromoCodeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # orders point at promo codes; deactivate instead
-
-
-# --- Audit trail -----------------------------------------------------------------------------
-
-
-@admin.register(AuditLog)
-class AuditLogAdmin(ReadOnlyModelAdmin):
-    list_display = (
-        "created_at",
-        "actor",
-        "action",
-        "entity_type",
-        "entity_id",
-        "correlation_id",
-        "ip_address",
-    )
-    list_filter = ("action", "entity_type", "created_at")
-    search_fields = ("=entity_id", "=correlation_id", "actor", "action")
-    date_hierarchy = "created_at"
-    exclude = ("old_value", "new_value")
-    readonly_fields = (
-        *concrete_field_names(AuditLog, exclude=("old_value", "new_value")),
-        "old_shown",
-        "new_shown",
-    )
-
-    @admin.display(description="Nilai lama")
-    def old_shown(self, obj: AuditLog) -> SafeString:
-        return pretty_json(obj.old_value)
-
-    @admin.display(description="Nilai baru")
-    def new_shown(self, obj: AuditLog) -> SafeString:
-        return pretty_json(obj.new_value)

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from buatfilm.http import client_ip_or_none, user_agent
 from courses.models import Package
 from notifications.services import order_status_url
-from orders import selectors, services, validators
+from orders import checkout, selectors, validators
 from orders.models import Order, PaymentMethod
 from payments import attempts
 from payments.models import AttemptStatus
@@ -154,7 +154,7 @@ class OrderCreateView(APIView):
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
             try:
-                order = services.checkout_create_order(
+                order = checkout.checkout_create_order(
                     package_code=data["package"],
                     customer_name=data["name"],
                     customer_email=data["email"],
@@ -165,7 +165,7 @@ class OrderCreateView(APIView):
                     ip_address=client_ip_or_none(request._request),
                     user_agent=user_agent(request._request),
                 )
-            except services.CheckoutError as exc:
+            except checkout.CheckoutError as exc:
                 return Response({exc.field: [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
         return self._start_payment(order, created=created)
 

@@ -12,7 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from buatfilm.http import client_ip_or_none, rate_limited, user_agent
 from courses.models import Package
 from notifications.services import order_status_url
-from orders import selectors, services
+from orders import checkout as checkout_service
+from orders import selectors
 from orders.forms import CheckoutForm
 from orders.models import Order, OrderStatus
 from payments import attempts
@@ -38,8 +39,8 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 def _package_or_404(package_code: str) -> Package:
     try:
-        return services.package_for_checkout(package_code=package_code)
-    except services.PackageUnavailable as exc:
+        return checkout_service.package_for_checkout(package_code=package_code)
+    except checkout_service.PackageUnavailable as exc:
         raise Http404("package not for sale") from exc
 
 
@@ -91,7 +92,7 @@ def checkout(request: HttpRequest, package_code: str) -> HttpResponse:
         return _render_checkout(request, package, form, status=400)
     data = form.cleaned_data
     try:
-        order = services.checkout_create_order(
+        order = checkout_service.checkout_create_order(
             package_code=package.code,
             customer_name=data["name"],
             customer_email=data["email"],
@@ -102,10 +103,10 @@ def checkout(request: HttpRequest, package_code: str) -> HttpResponse:
             ip_address=client_ip_or_none(request),
             user_agent=user_agent(request),
         )
-    except services.PromoInvalid as exc:
+    except checkout_service.PromoInvalid as exc:
         form.add_error("promo_code", exc.message)
         return _render_checkout(request, package, form, status=400)
-    except services.PackageUnavailable as exc:
+    except checkout_service.PackageUnavailable as exc:
         raise Http404("package not for sale") from exc
     return _start_payment(request, order)
 

@@ -4,8 +4,8 @@ import factory
 from django.utils import timezone
 
 from courses.tests.factories import PackageFactory
+from orders.checkout import generate_order_id
 from orders.models import Order, OrderStatus, PaymentMethod
-from orders.services import generate_order_id
 
 
 class OrderFactory(factory.django.DjangoModelFactory):

@@ -1,4 +1,4 @@
-"""`orders.services.checkout_create_order`: amounts, promo rules, idempotency, order ids."""
+"""`orders.checkout.checkout_create_order`: amounts, promo rules, idempotency, order ids."""
 
 from datetime import timedelta
 
@@ -8,8 +8,8 @@ from django.utils import timezone
 from buatfilm.testing import run_concurrently
 from courses.tests.factories import PackageFactory
 from orders import services
+from orders.checkout import PackageUnavailable, PromoInvalid, checkout_create_order
 from orders.models import Order, OrderStatus, PromoCode
-from orders.services import PackageUnavailable, PromoInvalid, checkout_create_order
 from supportdesk.models import AuditLog
 
 pytestmark = pytest.mark.django_db

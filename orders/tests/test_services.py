@@ -8,12 +8,12 @@ from django.utils import timezone
 
 from courses.models import Entitlement
 from notifications.models import Channel, NotificationOutbox, Template
+from orders.checkout import generate_order_id
 from orders.models import Order, OrderStatus
 from orders.services import (
     ALLOWED_TRANSITIONS,
     IllegalTransition,
     TransitionGuardFailed,
-    generate_order_id,
     order_transition,
 )
 from orders.tests.factories import OrderFactory

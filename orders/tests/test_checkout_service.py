@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from buatfilm.testing import run_concurrently
 from courses.tests.factories import PackageFactory
-from orders import services
+from orders import checkout
 from orders.checkout import PackageUnavailable, PromoInvalid, checkout_create_order
 from orders.models import Order, OrderStatus, PromoCode
 from supportdesk.models import AuditLog
@@ -82,7 +82,7 @@ def test_orders_without_a_key_are_independent(package):
 def test_order_id_collision_is_retried(package, monkeypatch):
     existing = create()
     ids = iter([existing.order_id, "BF-20260101-ABCDEF"])
-    monkeypatch.setattr(services, "generate_order_id", lambda now=None: next(ids))
+    monkeypatch.setattr(checkout, "generate_order_id", lambda now=None: next(ids))
 
     order = create()
 

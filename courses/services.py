@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from buatfilm.formatting import mask_email
 from courses.models import Entitlement
-from orders.models import Order
+from orders.models import Order, OrderStatus
 from supportdesk.audit import audit_record
 
 logger = logging.getLogger(__name__)
@@ -183,6 +183,48 @@ def magic_link_consume(*, token: str, now: datetime | None = None) -> UserModel:
     locked.last_login = now or timezone.now()
     locked.save(update_fields=["last_login"])
     return locked
+
+
+class OneClickUnavailable(Exception):
+    """One-click access does not apply (window over, staff account, no active entitlement):
+    the caller sends a fresh login link instead."""
+
+
+def one_click_access(
+    *, order: Order, now: datetime | None = None, ip_address: str | None = None
+) -> UserModel:
+    """Log-in decision for "Buka kursus" on the PAID status page, whose secret `access_key` the
+    caller has checked: the buyer's account, if the order is PAID, paid less than
+    ONE_CLICK_ACCESS_DAYS ago, its entitlement opens the course and the account is not staff.
+    Audited (`one_click_access`). Raises `OneClickUnavailable` otherwise (audited too)."""
+    from courses.selectors import course_access_entitlement
+
+    now = now or timezone.now()
+    user = User.objects.filter(username=order.customer_email.strip().lower()[:150]).first()
+    reason = ""
+    window = timedelta(days=settings.ONE_CLICK_ACCESS_DAYS)
+    if order.status != OrderStatus.PAID or order.paid_at is None:
+        reason = "not_paid"
+    elif now - order.paid_at > window:
+        reason = "window_over"
+    elif user is None or not user.is_active:
+        reason = "no_account"
+    elif user.is_staff or user.is_superuser:
+        reason = "staff_account"
+    elif course_access_entitlement(user=user, course=order.package.course, now=now) is None:
+        reason = "no_access"
+    audit_record(
+        actor="customer",
+        action="one_click_access" if not reason else "one_click_access_refused",
+        entity_type="order",
+        entity_id=order.order_id,
+        new_value={"user_id": user.pk if user else None, "reason": reason or "ok"},
+        correlation_id=order.order_id,
+        ip_address=ip_address,
+    )
+    if reason or user is None:
+        raise OneClickUnavailable(reason)
+    return user
 
 
 def entitlement_touch(*, entitlement: Entitlement, now: datetime | None = None) -> None:

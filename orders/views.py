@@ -2,14 +2,17 @@
 validate input with the form, call `orders.services` / `payments.attempts`, and render."""
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from buatfilm.http import client_ip_or_none, rate_limited, user_agent
+from courses import services as course_services
 from courses.models import Package
 from notifications.services import order_status_url
 from orders import checkout as checkout_service
@@ -24,6 +27,7 @@ CHECKOUT_RATE = "10/m"
 RETRY_RATE = "10/m"
 STATUS_PAGE_RATE = "60/m"
 STATUS_API_RATE = "120/m"
+ACCESS_RATE = "10/m"
 CREATE_API_RATE = "10/m"
 
 
@@ -219,3 +223,33 @@ def receipt(request: HttpRequest, order_id: str) -> HttpResponse:
             "attempt": selectors.order_paid_attempt(order=order),
         },
     )
+
+
+@never_cache
+@require_POST
+@rate_limited(group="orders.access", rate=ACCESS_RATE)
+def order_access(request: HttpRequest, order_id: str) -> HttpResponse:
+    """ "Buka kursus" on the PAID status page (`?key=<access_key>`): logs the buyer in and opens
+    the course, within ONE_CLICK_ACCESS_DAYS of payment and never for staff. Otherwise a fresh
+    login link goes to the buyer's email. A wrong key or an unpaid order: 404."""
+    order = selectors.order_for_customer(
+        order_id=order_id, access_key=request.GET.get("key") or request.POST.get("key", "")
+    )
+    if order is None or order.status != OrderStatus.PAID:
+        raise Http404
+    try:
+        user = course_services.one_click_access(order=order, ip_address=client_ip_or_none(request))
+    except course_services.OneClickUnavailable:
+        course_services.login_link_request(email=order.customer_email)
+        return render(
+            request,
+            "courses/login_sent.html",
+            {
+                "email": order.customer_email,
+                "max_age_hours": settings.MAGIC_LINK_MAX_AGE_HOURS,
+                "from_order": True,
+            },
+        )
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    messages.success(request, "Kamu sudah masuk. Selamat belajar!")
+    return redirect("courses:detail", slug=order.package.course.slug)

@@ -191,6 +191,15 @@ SUPPORT_WHATSAPP_URL = env("SUPPORT_WHATSAPP_URL", default="https://wa.me/628123
 # --- Course access -------------------------------------------------------------------------
 MAGIC_LINK_MAX_AGE_HOURS = env.int("MAGIC_LINK_MAX_AGE_HOURS", default=24)
 LOGIN_URL = "courses:login"
+# Sessions fit the person (courses.sessions, on every login): customers stay logged in for
+# CUSTOMER_SESSION_DAYS, staff (admin) for STAFF_SESSION_HOURS. SESSION_COOKIE_AGE, the age of
+# any other session, is the short one.
+CUSTOMER_SESSION_DAYS = env.int("CUSTOMER_SESSION_DAYS", default=30)
+STAFF_SESSION_HOURS = env.int("STAFF_SESSION_HOURS", default=12)
+SESSION_COOKIE_AGE = STAFF_SESSION_HOURS * 60 * 60
+# "Buka kursus" on the PAID status page logs the buyer in with one click for this many days
+# after payment; later it sends a fresh login link instead.
+ONE_CLICK_ACCESS_DAYS = env.int("ONE_CLICK_ACCESS_DAYS", default=7)
 
 # --- Security ------------------------------------------------------------------------------
 SECURE_SSL = env.bool("SECURE_SSL", default=False)

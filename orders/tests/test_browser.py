@@ -12,7 +12,6 @@ import pytest
 from buatfilm.testing import screenshot
 from courses.models import Entitlement, Package
 from courses.services import catalog_seed
-from notifications.models import Channel, NotificationOutbox, Template
 from orders.models import Order, OrderStatus
 from payments.models import AttemptStatus, PaymentAttempt
 
@@ -106,16 +105,9 @@ def test_customer_buys_and_lands_on_a_live_status_page(
     assert Entitlement.objects.filter(order=order, status="ACTIVE").count() == 1
     screenshot(page, "5-status-paid")
 
-    # "Buka kursus" needs a login: the customer uses the one-time link from the success email.
-    page.get_by_role("link", name="Buka kursus").click()
-    page.wait_for_url(re.compile(re.escape(f"{live_server.url}/login/")))
-    success = NotificationOutbox.objects.get(
-        order=order, channel=Channel.EMAIL, template_name=Template.PAYMENT_SUCCESS_ACCESS
-    )
-    page.goto(success.context["login_url"])
-    page.get_by_role("button", name="Masuk sekarang").click()
-    page.wait_for_url(re.compile(re.escape(f"{live_server.url}/")))
-    page.goto(success.context["course_url"])
+    # "Buka kursus" logs the buyer in with one click (a CSRF-protected POST) and opens the course.
+    page.get_by_role("button", name="Buka kursus").click()
+    page.wait_for_url(re.compile(re.escape(f"{live_server.url}/courses/buat-film-pakai-ai/")))
     assert page.get_by_role("heading", name="Buat Film Pakai AI").is_visible()
     assert page.get_by_text("Menulis naskah bersama AI").first.is_visible()
     screenshot(page, "6-course")
@@ -179,9 +171,7 @@ def test_paid_order_status_and_printable_receipt(live_server, settings, phone_pa
 
     page.goto(f"{live_server.url}/orders/{order.order_id}/?key={order.access_key}")
     assert page.get_by_role("heading", name=re.compile("Pembayaran berhasil")).is_visible()
-    assert page.get_by_role("link", name="Buka kursus").get_attribute("href") == (
-        "/courses/buat-film-pakai-ai/"
-    )
+    assert page.get_by_role("button", name="Buka kursus").is_visible()
     screenshot(page, "6-status-paid")
 
     page.get_by_role("link", name="Lihat kuitansi").click()
@@ -220,4 +210,4 @@ def test_the_status_page_follows_the_server_by_polling(live_server, settings, ph
         payment_event=PaymentEventFactory(attempt=attempt),
     )
     page.get_by_role("heading", name="Pembayaran berhasil").wait_for(timeout=12_000)
-    assert page.get_by_role("link", name="Buka kursus").is_visible()
+    assert page.get_by_role("button", name="Buka kursus").is_visible()

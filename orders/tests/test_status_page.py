@@ -162,7 +162,7 @@ def test_paid_shows_success_course_and_receipt_links(client, package):
     html = html_of(client, order)
 
     assert "Pembayaran berhasil" in html
-    assert f'href="/courses/{package.course.slug}/"' in html
+    assert f'action="/orders/{order.order_id}/access/?key={order.access_key}"' in html
     assert f"/orders/{order.order_id}/receipt/?key={order.access_key}" in html
     assert "data-countdown" not in html
     assert 'data-poll="1"' not in html

@@ -25,6 +25,8 @@ from django.conf import settings
 from midtransclient.error_midtrans import JSONDecodeError as SdkJSONDecodeError
 from midtransclient.error_midtrans import MidtransAPIError
 
+from buatfilm.metrics import timed_midtrans_call
+
 logger = logging.getLogger(__name__)
 
 # The customer waits for `create_snap_transaction` inside a web request (gunicorn kills a
@@ -212,6 +214,7 @@ class MidtransGateway:
 
     # --- Retry loop -----------------------------------------------------------------------------
 
+    @timed_midtrans_call
     def _call(
         self, operation: str, midtrans_order_id: str, send: Callable[[], dict[str, Any]]
     ) -> dict[str, Any]:

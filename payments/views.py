@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.core import get_usage, is_ratelimited
 
 from buatfilm.http import client_ip, ratelimit_ip_key
+from buatfilm.metrics import measured_webhook
 from buatfilm.views import ratelimited
 from payments.models import EventSource
 from payments.parsing import NotificationRejected
@@ -92,6 +93,7 @@ def _reject_constant(value: str) -> None:
     raise ValueError(f"{value} is not valid JSON for Midtrans")
 
 
+@measured_webhook
 @csrf_exempt  # no browser posts here; every notification is authenticated by its signature
 @require_POST
 def midtrans_notification(request: HttpRequest) -> HttpResponse:

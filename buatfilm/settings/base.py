@@ -228,6 +228,11 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
+# --- Observability (docs/operations.md) ----------------------------------------------------
+# `GET /metrics` needs `Authorization: Bearer <METRICS_TOKEN>`; empty = open (development only:
+# production requires it).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,

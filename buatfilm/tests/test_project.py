@@ -18,6 +18,7 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "buatfilm.example.com",
     "MIDTRANS_SERVER_KEY": "Mid-server-realistic",
     "MIDTRANS_CLIENT_KEY": "Mid-client-realistic",
+    "METRICS_TOKEN": "metrics-token-realistic-0123456789",
     "DATABASE_URL": "sqlite:////tmp/buatfilm-deploy-check.sqlite3",
     "PATH": os.environ.get("PATH", ""),
 }
@@ -68,7 +69,7 @@ def test_production_refuses_to_start_without_secrets():
     result = run_manage("check", env=env)
     assert result.returncode != 0
     assert "MIDTRANS_SERVER_KEY" in result.stderr
-    for missing in ("SECRET_KEY", "ALLOWED_HOSTS"):
+    for missing in ("SECRET_KEY", "ALLOWED_HOSTS", "METRICS_TOKEN"):
         env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
         result = run_manage("check", env=env)
         assert result.returncode != 0

@@ -1,0 +1,38 @@
+"""gunicorn reads this file from the working directory on its own (Procfile, `make run`).
+
+It only prepares Prometheus multiprocess mode, so `/metrics` adds up the counters of every
+worker whichever one answers the scrape: `PROMETHEUS_MULTIPROC_DIR` must be set before any
+worker imports `prometheus_client`. Unset, each gunicorn master gets its own folder under the
+temp dir, removed when it stops. Set it (for example to a tmpfs path) to share the folder with a
+Celery worker on the same host, so its Midtrans call timings are exported too. The folder's
+sample files are deleted when gunicorn starts: counters restart at 0, which Prometheus' rate()
+treats as a restart. Command-line options still win over anything here.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+_own_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+if _own_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="buatfilm-metrics-")
+_metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+
+def on_starting(server: Any) -> None:
+    _metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in _metrics_dir.glob("*.db"):
+        stale.unlink(missing_ok=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, str(_metrics_dir))
+
+
+def on_exit(server: Any) -> None:
+    if _own_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)

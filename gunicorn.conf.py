@@ -1,6 +1,9 @@
 """gunicorn reads this file from the working directory on its own (Procfile, `make run`).
 
-It only prepares Prometheus multiprocess mode, so `/metrics` adds up the counters of every
+Logs: with `LOG_FORMAT=json` (the default under the production settings, as in Django) gunicorn's
+own error and access lines are JSON objects too (`buatfilm.logging.JsonFormatter`).
+
+Metrics: it prepares Prometheus multiprocess mode, so `/metrics` adds up the counters of every
 worker whichever one answers the scrape: `PROMETHEUS_MULTIPROC_DIR` must be set before any
 worker imports `prometheus_client`. Unset, each gunicorn master gets its own folder under the
 temp dir, removed when it stops. Set it (for example to a tmpfs path) to share the folder with a
@@ -14,6 +17,8 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from gunicorn.glogging import Logger
 
 _own_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
 if _own_dir:
@@ -36,3 +41,23 @@ def child_exit(server: Any, worker: Any) -> None:
 def on_exit(server: Any) -> None:
     if _own_dir:
         shutil.rmtree(_metrics_dir, ignore_errors=True)
+
+
+_settings_module = os.environ.get("DJANGO_SETTINGS_MODULE", "buatfilm.settings.production")
+_default_format = "json" if _settings_module.endswith(".production") else "text"
+
+
+class JsonLogger(Logger):
+    """gunicorn's logger with every handler writing `buatfilm.logging.JsonFormatter` lines."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        from buatfilm.logging import JsonFormatter
+
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(JsonFormatter())
+
+
+if os.environ.get("LOG_FORMAT", _default_format) == "json":
+    logger_class = JsonLogger

@@ -6,9 +6,14 @@ take. The outbox rows, not the broker, are the source of truth: a lost message i
 the beat sweep.
 """
 
+import logging.config
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import setup_logging, task_postrun, task_prerun
+
+from buatfilm.logging import set_request_id as _set_request_id
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "buatfilm.settings.local")
 
@@ -33,3 +38,23 @@ app.conf.update(
     enable_utc=True,
 )
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def _logging_from_django_settings(**kwargs: Any) -> None:
+    """Worker and beat log through Django's LOGGING (LOG_FORMAT json/text, correlation ids)
+    instead of Celery's own format: connecting this signal stops Celery configuring logging."""
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+
+
+@task_prerun.connect
+def _task_request_id(task_id: str | None = None, **kwargs: Any) -> None:
+    """Each task run logs its task id as `request_id` (beat's and the web's lines name it too)."""
+    _set_request_id(task_id or "-")
+
+
+@task_postrun.connect
+def _task_request_id_done(**kwargs: Any) -> None:
+    _set_request_id("-")

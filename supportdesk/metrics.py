@@ -60,12 +60,8 @@ class DatabaseCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         now = timezone.now()
 
-        orders = GaugeMetricFamily(
-            "buatfilm_orders", "Orders per status.", labels=["status"]
-        )
-        per_status = dict(
-            Order.objects.values_list("status").annotate(n=Count("pk")).order_by()
-        )
+        orders = GaugeMetricFamily("buatfilm_orders", "Orders per status.", labels=["status"])
+        per_status = dict(Order.objects.values_list("status").annotate(n=Count("pk")).order_by())
         for status in OrderStatus.values:
             orders.add_metric([status], per_status.get(status, 0))
         yield orders
@@ -82,7 +78,8 @@ class DatabaseCollector(Collector):
             .order_by()
         }
         channels = sorted({*Channel.values, *(channel for channel, _ in per_pair)})
-        statuses = [*OutboxStatus.values, *sorted({s for _, s in per_pair} - set(OutboxStatus.values))]
+        unknown = {status for _, status in per_pair} - set(OutboxStatus.values)
+        statuses = [*OutboxStatus.values, *sorted(unknown)]
         for channel in channels:
             for status in statuses:
                 outbox.add_metric([channel, status], per_pair.get((channel, status), 0))

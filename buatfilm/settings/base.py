@@ -42,6 +42,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "buatfilm.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -234,6 +235,9 @@ REST_FRAMEWORK = {
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+# "text" (key=value lines, the development default) or "json" (one object per line, the
+# production default): web, worker and beat alike (buatfilm/logging.py).
+LOG_FORMAT = env("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -241,14 +245,16 @@ LOGGING = {
     "formatters": {
         "structured": {
             "format": (
-                "%(asctime)s level=%(levelname)s logger=%(name)s order_id=%(order_id)s %(message)s"
+                "%(asctime)s level=%(levelname)s logger=%(name)s order_id=%(order_id)s "
+                "request_id=%(request_id)s %(message)s"
             ),
         },
+        "json": {"()": "buatfilm.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "structured",
+            "formatter": "json" if LOG_FORMAT == "json" else "structured",
             "filters": ["correlation"],
         },
     },

@@ -5,7 +5,7 @@ ImproperlyConfigured, so a misconfigured deploy fails at start, not at the first
 """
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import LOGGING, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
@@ -14,6 +14,10 @@ MIDTRANS_SERVER_KEY = env("MIDTRANS_SERVER_KEY")
 MIDTRANS_CLIENT_KEY = env("MIDTRANS_CLIENT_KEY")
 MIDTRANS_SIMULATOR_ENABLED = False
 METRICS_TOKEN = env("METRICS_TOKEN")
+LOG_FORMAT = env("LOG_FORMAT", default="json")
+LOGGING["handlers"]["console"]["formatter"] = (  # type: ignore[index]
+    "json" if LOG_FORMAT == "json" else "structured"
+)
 
 SECURE_SSL = env.bool("SECURE_SSL", default=True)
 SECURE_SSL_REDIRECT = SECURE_SSL

@@ -2,6 +2,7 @@
 a scheduled job end to end against the test database. Subprocesses cannot see an in-memory
 SQLite database, so this needs PostgreSQL as well as Redis."""
 
+import json
 import os
 import subprocess
 import sys
@@ -54,8 +55,9 @@ def celery_processes(tmp_path):
         "TEST_CELERY_BROKER_URL": redis_url(),
         "TEST_CELERY_KEYPREFIX": prefix,
         "WHATSAPP_FILE_PATH": str(tmp_path / "whatsapp"),
+        "LOG_FORMAT": "json",
     }
-    celery = [sys.executable, "-m", "celery", "-A", "buatfilm"]
+    celery = [sys.executable, "-m", "celery", "-A", "buatfilm", "--quiet"]  # as the Procfile
     logs = {name: open(tmp_path / f"{name}.log", "w") for name in ("worker", "beat")}  # noqa: SIM115
     processes = [
         subprocess.Popen(
@@ -120,3 +122,17 @@ def test_beat_and_worker_expire_an_order_and_deliver_its_messages(settings, cele
     assert "orders.expire_orders" in logs["beat.log"]
     whatsapp = list((celery_processes / "whatsapp").glob("*"))
     assert len(whatsapp) == 1
+
+    # LOG_FORMAT=json: worker and beat write one JSON object per log line, and the worker's
+    # lines about this order carry its id and the task run's id.
+    entries = {}
+    for name in ("worker", "beat"):
+        lines = (celery_processes / f"{name}.log").read_text().splitlines()
+        assert not [line for line in lines if "level=" in line], name
+        entries[name] = [json.loads(line) for line in lines if line.startswith("{")]
+        assert entries[name], name
+        assert all({"timestamp", "level", "logger", "message"} <= e.keys() for e in entries[name])
+    assert any("orders.expire_orders" in e["message"] for e in entries["beat"])
+    about_order = [e for e in entries["worker"] if e.get("order_id") == order.order_id]
+    assert about_order, entries["worker"][-20:]
+    assert all(e.get("request_id") for e in about_order)

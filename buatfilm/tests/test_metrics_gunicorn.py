@@ -3,6 +3,7 @@ picked up from the working directory): every scrape, whichever worker answers it
 webhook requests of all workers, including workers that have exited since (`--max-requests`
 recycles them, so the requests are spread over at least four processes by construction)."""
 
+import json
 import os
 import socket
 import subprocess
@@ -36,13 +37,12 @@ def free_port() -> int:
 @pytest.fixture
 def gunicorn(tmp_path):
     port = free_port()
-    env = {
-        key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"
-    } | {
+    env = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"} | {
         "DJANGO_SETTINGS_MODULE": "buatfilm.settings.test",
         "DATABASE_URL": database_url(),
         "METRICS_TOKEN": TOKEN,
         "TMPDIR": str(tmp_path),  # gunicorn.conf.py makes its metrics folder here
+        "LOG_FORMAT": "json",
     }
     log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
@@ -59,6 +59,8 @@ def gunicorn(tmp_path):
             str(MAX_REQUESTS),
             "--timeout",
             "30",
+            "--access-logfile",
+            "-",
         ],
         cwd=ROOT,
         env=env,
@@ -124,3 +126,22 @@ def test_counters_add_up_over_every_worker(gunicorn):
     assert len(folders) == 1
     writers = {path.name for path in folders[0].glob("counter_*.db")}
     assert len(writers) >= WEBHOOKS // MAX_REQUESTS, writers
+
+
+def test_web_logs_are_json_lines_gunicorn_and_django_alike(gunicorn):
+    base, tmp_path = gunicorn
+    attempt = PaymentAttemptFactory()
+    forged = midtrans_body(attempt, "settlement", server_key="not-our-key")
+    answer = requests.post(base + WEBHOOK_URL, json=forged, timeout=30)
+    assert answer.status_code == 403
+    log = tmp_path / "gunicorn.log"
+    deadline = time.monotonic() + 10
+    while WEBHOOK_URL not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)  # the access line is written after the answer
+    lines = [line for line in log.read_text().splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]  # every line, or this raises
+    loggers = {entry["logger"] for entry in entries}
+    assert {"gunicorn.error", "gunicorn.access", "payments.views"} <= loggers, loggers
+    rejected = [e for e in entries if e["logger"] == "payments.views"]
+    assert rejected[0]["request_id"] == answer.headers["X-Request-ID"]
+    assert any(WEBHOOK_URL in e["message"] for e in entries if e["logger"] == "gunicorn.access")

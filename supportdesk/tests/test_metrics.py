@@ -114,9 +114,10 @@ def test_gauges_match_the_database(client):
     for channel in Channel.values:
         for status in OutboxStatus.values:
             expected = NotificationOutbox.objects.filter(channel=channel, status=status).count()
-            assert value(
-                samples, "buatfilm_outbox_messages", channel=channel, status=status
-            ) == expected, (channel, status)
+            assert (
+                value(samples, "buatfilm_outbox_messages", channel=channel, status=status)
+                == expected
+            ), (channel, status)
     assert value(samples, "buatfilm_outbox_messages", channel="EMAIL", status="DLQ") == 1
     pending_age = value(samples, "buatfilm_oldest_pending_order_age_seconds")
     assert 3 * 3600 <= pending_age < 3 * 3600 + 300

@@ -94,3 +94,29 @@ class Entitlement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.course} untuk {self.user} ({self.status})"
+
+
+class LoginLink(models.Model):
+    """One single-use, time-limited login link, issued for one channel (the success email and
+    the success WhatsApp each get their own, so using one never kills the other). Only the
+    SHA-256 of the token is stored: the database alone opens no account."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "EMAIL", "Email"
+        WHATSAPP = "WHATSAPP", "WhatsApp"
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="login_links"
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["expires_at"], name="loginlink_expires")]
+
+    def __str__(self) -> str:
+        return f"login link {self.pk} ({self.channel})"

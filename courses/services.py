@@ -1,14 +1,15 @@
 """Course access: customer accounts and entitlements. Entitlements are granted and revoked only
 from the order state machine (`orders.services.order_transition`), inside its transaction."""
 
+import hashlib
 import logging
+import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User as UserModel
-from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -16,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from buatfilm.formatting import mask_email
-from courses.models import Entitlement
+from courses.models import Entitlement, LoginLink
 from orders.models import Order, OrderStatus
 from supportdesk.audit import audit_record
 
@@ -79,47 +80,56 @@ def entitlement_revoke(*, order: Order, actor: str, reason: str, now: datetime) 
 
 
 class MagicLinkInvalid(Exception):
-    """The link was tampered with, or already used (logging in changes `last_login`)."""
+    """The link was tampered with, or already used."""
 
 
 class MagicLinkExpired(MagicLinkInvalid):
     """The link is genuine but older than MAGIC_LINK_MAX_AGE_HOURS."""
 
 
-_MAGIC_LINK_SALT = "courses.magic-link"
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
-def _login_marker(user: UserModel) -> str:
-    # Part of the signed payload: the first login changes it, so each link works once.
-    return user.last_login.isoformat() if user.last_login else ""
-
-
-def magic_link_token(*, user: UserModel) -> str:
-    return signing.TimestampSigner(salt=_MAGIC_LINK_SALT).sign_object(
-        {"u": user.pk, "l": _login_marker(user)}
+def magic_link_token(
+    *, user: UserModel, channel: str = LoginLink.Channel.EMAIL, now: datetime | None = None
+) -> str:
+    """Issue a new single-use login link for `user` on `channel`; returns the secret token
+    (only its hash is stored). Each link works once, independently of every other link."""
+    now = now or timezone.now()
+    token = secrets.token_urlsafe(32)
+    LoginLink.objects.create(
+        token_hash=_token_hash(token),
+        user=user,
+        channel=channel,
+        created_at=now,
+        expires_at=now + timedelta(hours=settings.MAGIC_LINK_MAX_AGE_HOURS),
     )
+    return token
 
 
-def magic_link_url(*, user: UserModel) -> str:
-    path = reverse("courses:magic_login", kwargs={"token": magic_link_token(user=user)})
+def magic_link_url(*, user: UserModel, channel: str = LoginLink.Channel.EMAIL) -> str:
+    path = reverse(
+        "courses:magic_login", kwargs={"token": magic_link_token(user=user, channel=channel)}
+    )
     return f"{settings.SITE_URL}{path}"
 
 
-def magic_link_user(*, token: str) -> UserModel:
+def _login_link(*, token: str, now: datetime, lock: bool = False) -> LoginLink:
+    links = LoginLink.objects.select_related("user")
+    if lock:
+        links = links.select_for_update(of=("self",))
+    link = links.filter(token_hash=_token_hash(token)).first()
+    if link is None or link.used_at is not None or not link.user.is_active:
+        raise MagicLinkInvalid("login link invalid or already used")
+    if now >= link.expires_at:
+        raise MagicLinkExpired("login link expired")
+    return link
+
+
+def magic_link_user(*, token: str, now: datetime | None = None) -> UserModel:
     """The user a login link belongs to. Raises MagicLinkExpired / MagicLinkInvalid."""
-    signer = signing.TimestampSigner(salt=_MAGIC_LINK_SALT)
-    try:
-        payload = signer.unsign_object(
-            token, max_age=timedelta(hours=settings.MAGIC_LINK_MAX_AGE_HOURS)
-        )
-    except signing.SignatureExpired as exc:
-        raise MagicLinkExpired("login link expired") from exc
-    except signing.BadSignature as exc:
-        raise MagicLinkInvalid("login link invalid") from exc
-    user = User.objects.filter(pk=payload.get("u"), is_active=True).first()
-    if user is None or payload.get("l") != _login_marker(user):
-        raise MagicLinkInvalid("login link already used")
-    return user
+    return _login_link(token=token, now=now or timezone.now()).user
 
 
 def _customer_for_login(*, email: str) -> UserModel | None:
@@ -170,19 +180,49 @@ def login_link_request(*, email: str) -> bool:
 
 @transaction.atomic
 def magic_link_consume(*, token: str, now: datetime | None = None) -> UserModel:
-    """Use a login link: verify it, then stamp `last_login` under a row lock so the link
-    (and any other link issued before) stops working, even if two clicks race.
+    """Use a login link: verify it and mark it used under a row lock, so it works once even if
+    two clicks race. Other links (the other channel's, older ones) are unaffected.
 
     Raises `MagicLinkExpired` / `MagicLinkInvalid` (tampered, used, staff account)."""
-    user = magic_link_user(token=token)
-    locked = User.objects.select_for_update().get(pk=user.pk)
-    if _login_marker(locked) != _login_marker(user):
-        raise MagicLinkInvalid("login link already used")
-    if locked.is_staff or locked.is_superuser:
+    now = now or timezone.now()
+    link = _login_link(token=token, now=now, lock=True)
+    user = link.user
+    if user.is_staff or user.is_superuser:
         raise MagicLinkInvalid("staff accounts do not log in by magic link")
-    locked.last_login = now or timezone.now()
-    locked.save(update_fields=["last_login"])
-    return locked
+    link.used_at = now
+    link.save(update_fields=["used_at"])
+    user.last_login = now
+    user.save(update_fields=["last_login"])
+    return user
+
+
+def entitlement_touch(*, entitlement: Entitlement, now: datetime | None = None) -> None:
+    """Record that the customer opened the course (`last_accessed_at`); one UPDATE, no lock."""
+    now = now or timezone.now()
+    Entitlement.objects.filter(pk=entitlement.pk).update(last_accessed_at=now)
+    entitlement.last_accessed_at = now
+
+
+def access_message_context(
+    *, order: Order, channel: str = LoginLink.Channel.EMAIL
+) -> dict[str, str]:
+    """Links for the payment-success message on `channel`: the course page and a one-time
+    login link of its own (the email's and the WhatsApp's are different links)."""
+    user = customer_get_or_create(email=order.customer_email)
+    course_path = reverse("courses:detail", kwargs={"slug": order.package.course.slug})
+    return {
+        "course_title": order.package.course.title,
+        "course_url": f"{settings.SITE_URL}{course_path}",
+        "login_url": magic_link_url(user=user, channel=channel),
+    }
+
+
+def access_message_contexts(*, order: Order) -> dict[str, dict[str, str]]:
+    """`access_message_context` for each customer channel, keyed by channel."""
+    return {
+        channel: access_message_context(order=order, channel=channel)
+        for channel in LoginLink.Channel.values
+    }
 
 
 class OneClickUnavailable(Exception):
@@ -225,24 +265,6 @@ def one_click_access(
     if reason or user is None:
         raise OneClickUnavailable(reason)
     return user
-
-
-def entitlement_touch(*, entitlement: Entitlement, now: datetime | None = None) -> None:
-    """Record that the customer opened the course (`last_accessed_at`); one UPDATE, no lock."""
-    now = now or timezone.now()
-    Entitlement.objects.filter(pk=entitlement.pk).update(last_accessed_at=now)
-    entitlement.last_accessed_at = now
-
-
-def access_message_context(*, order: Order) -> dict[str, str]:
-    """Links for the payment-success message: the course page and a one-time login link."""
-    user = customer_get_or_create(email=order.customer_email)
-    course_path = reverse("courses:detail", kwargs={"slug": order.package.course.slug})
-    return {
-        "course_title": order.package.course.title,
-        "course_url": f"{settings.SITE_URL}{course_path}",
-        "login_url": magic_link_url(user=user),
-    }
 
 
 def catalog_seed() -> dict[str, int]:

@@ -102,13 +102,16 @@ def outbox_enqueue_for_order(
     template: Template,
     extra_context: dict[str, Any] | None = None,
     channels: Iterable[Channel] = CUSTOMER_CHANNELS,
+    channel_context: dict[str, dict[str, Any]] | None = None,
 ) -> list[NotificationOutbox]:
     """Queue one automatic message per channel for an order. A message that already exists for
     (order, channel, template) is left alone (the unique constraint decides, not a SELECT), so
-    calling this twice sends nothing twice. Must run inside the caller's transaction."""
-    context = order_message_context(order) | (extra_context or {})
+    calling this twice sends nothing twice. Must run inside the caller's transaction.
+    `channel_context` adds values for one channel only (each channel's own login link)."""
+    base_context = order_message_context(order) | (extra_context or {})
     created = []
     for channel in channels:
+        context = base_context | (channel_context or {}).get(channel, {})
         try:
             with transaction.atomic():  # savepoint: a duplicate must not poison the caller
                 row = NotificationOutbox.objects.create(
@@ -223,7 +226,7 @@ def outbox_resend(
     elif order is not None:
         recipient = _recipient(order, channel)
         if original.template_name == Template.PAYMENT_SUCCESS_ACCESS:
-            context |= access_message_context(order=order)
+            context |= access_message_context(order=order, channel=channel)
     elif channel == original.channel:
         recipient = original.recipient
     else:

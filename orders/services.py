@@ -86,7 +86,7 @@ def _enter_state(*, order: Order, from_status: str, actor: str, reason: str, now
         notification_services.outbox_enqueue_for_order(
             order=order,
             template=Template.PAYMENT_SUCCESS_ACCESS,
-            extra_context=course_services.access_message_context(order=order),
+            channel_context=course_services.access_message_contexts(order=order),
         )
         if from_status in (S.EXPIRED, S.FAILED):
             audit_record(

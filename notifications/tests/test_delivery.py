@@ -391,12 +391,12 @@ def test_ops_email_may_name_several_addresses(anymail_backend, settings):
 
 
 def paid_success_rows(order):
-    from courses.services import access_message_context
+    from courses.services import access_message_contexts
 
     rows = outbox_enqueue_for_order(
         order=order,
         template=Template.PAYMENT_SUCCESS_ACCESS,
-        extra_context=access_message_context(order=order),
+        channel_context=access_message_contexts(order=order),
     )
     return {row.channel: row for row in rows}
 

@@ -4,7 +4,7 @@ PAID side effects are attempted and however often delivery runs."""
 import pytest
 from django.core import mail
 
-from courses.services import access_message_context
+from courses.services import access_message_contexts
 from notifications.models import Channel, NotificationOutbox, OutboxStatus, Template
 from notifications.services import outbox_deliver, outbox_dispatch_due, outbox_enqueue_for_order
 from notifications.tests.conftest import make_order
@@ -40,7 +40,7 @@ def test_paid_order_gets_one_success_email_and_one_whatsapp(gateway, anymail_bac
             outbox_enqueue_for_order(
                 order=order,
                 template=Template.PAYMENT_SUCCESS_ACCESS,
-                extra_context=access_message_context(order=order),
+                channel_context=access_message_contexts(order=order),
             )
             == []
         )
@@ -61,7 +61,9 @@ def test_paid_order_gets_one_success_email_and_one_whatsapp(gateway, anymail_bac
     success_whatsapps = [m for m in gateway.messages if "Pembayaran Berhasil" in m.text]
     assert len(success_whatsapps) == 1
     assert success_whatsapps[0].chat_id == "6281234567789@c.us"
-    login_url = rows.get(channel=Channel.EMAIL).context["login_url"]
-    assert login_url in success_emails[0].body
-    assert login_url in success_whatsapps[0].text
+    email_login_url = rows.get(channel=Channel.EMAIL).context["login_url"]
+    whatsapp_login_url = rows.get(channel=Channel.WHATSAPP).context["login_url"]
+    assert email_login_url != whatsapp_login_url  # each channel has its own single-use link
+    assert email_login_url in success_emails[0].body
+    assert whatsapp_login_url in success_whatsapps[0].text
     assert set(rows.values_list("status", flat=True)) == {OutboxStatus.SENT}

@@ -37,9 +37,11 @@ BACKOFF_BASE_SECONDS = 0.2
 # Status answers "Transaction doesn't exist" with 404 (as HTTP status or, on the real API, as
 # the body's status_code) until the customer has picked a payment method.
 _NOT_FOUND = 404
-# Snap answers 406 to an order id it has seen. After a timed-out first try that means "the
-# first request did reach Midtrans", which we cannot recover the token of: unavailable.
-_DUPLICATE_ORDER_ID = 406
+# Snap answers an order id it has seen with a fresh token while the customer has not picked a
+# method, else 400 "order_id sudah digunakan" (older answers: 406). After a timed-out first
+# try that means "the first request did reach Midtrans", whose token we cannot get:
+# unavailable. https://docs.midtrans.com/docs/error-code-and-response-code
+_DUPLICATE_ORDER_ID = frozenset({400, 406})
 
 
 class MidtransError(Exception):
@@ -248,9 +250,10 @@ class MidtransGateway:
             except MidtransAPIError as exc:
                 status = _effective_status(exc)
                 messages = _error_messages(exc.api_response_dict)
-                if status == _DUPLICATE_ORDER_ID and attempt and operation == "snap_create":
+                reused = status in _DUPLICATE_ORDER_ID and any("order_id" in m for m in messages)
+                if reused and attempt and operation == "snap_create":
                     # Our earlier try reached Midtrans after all; its token is lost to us.
-                    last_problem = "HTTP 406 after a failed first try"
+                    last_problem = f"HTTP {status} (order id used) after a failed first try"
                     break
                 if status >= 500:
                     last_problem = f"HTTP {status}"

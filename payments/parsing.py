@@ -14,20 +14,19 @@ import hashlib
 import hmac
 import ipaddress
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from payments.models import PaymentAttempt
+from payments.models import EventSource, PaymentAttempt
 
 # Fields the signature covers, plus the one we cannot act without.
 SIGNED_FIELDS = ("order_id", "status_code", "gross_amount")
 REQUIRED_FIELDS = (*SIGNED_FIELDS, "signature_key", "transaction_status")
 # Statuses that mean "money" (or its return): Midtrans always pairs them with status_code 200.
-# The signature does not cover transaction_status, so a signed 201 "pending" body must not be
-# replayable as a "settlement"; a money status with another status code is never applied.
 MONEY_STATUSES = frozenset({"settlement", "capture", "refund"})
 REFUND_LIKE_STATUSES = frozenset({"refund", "partial_refund", "chargeback", "partial_chargeback"})
 OPS_ONLY_STATUSES = frozenset({"partial_refund", "chargeback", "partial_chargeback"})
@@ -154,3 +153,91 @@ def valid_ip(value: str | None) -> str | None:
         return str(ipaddress.ip_address(value))
     except ValueError:
         return None
+
+
+# --- The status table ------------------------------------------------------------------------
+#
+# The signature covers only order_id + status_code + gross_amount, not transaction_status or
+# fraud_status. So the one thing that ties a status word to a genuine Midtrans message is the
+# status_code Midtrans pairs with it; a body whose (transaction_status, fraud_status,
+# status_code) is not one Midtrans documents is stored and NOT applied. A signed "pending"
+# (201) re-labelled "cancel" or "settlement" therefore changes nothing.
+#
+# Sources (docs.midtrans.com):
+#   webhook codes, fraud_status per channel: https://docs.midtrans.com/docs/https-notification-webhooks
+#   the code list (200 success, 201 pending/challenge, 202 denied/expired/cancelled):
+#       https://docs.midtrans.com/reference/code-2xx
+#   "status_code should be 200, fraud_status accept, settlement/capture":
+#       https://docs.midtrans.com/reference/best-practices-to-handle-notification
+#   GET status / expire answer 407 for an expired transaction:
+#       https://docs.midtrans.com/reference/expire-transaction
+#   GET status / cancel answer 200 for a cancelled transaction:
+#       https://docs.midtrans.com/reference/cancel-transaction
+#   capture + challenge is 201 (card 3DS / FDS review): https://docs.midtrans.com/docs/transaction-status-cycle
+
+
+class Action:
+    """What a (source, transaction_status, fraud_status, status_code) combination means."""
+
+    PAID = "paid"  # settlement, capture + accept
+    CHALLENGE = "challenge"  # capture + challenge: fraud review in the Midtrans portal
+    PENDING = "pending"  # a method was picked, waiting for the customer
+    DENY = "deny"  # this attempt failed (the customer may retry); after settlement: reversal
+    FAILURE = "failure"
+    CANCEL = "cancel"
+    EXPIRE = "expire"
+    REFUND = "refund"
+    OPS_ONLY = "ops_only"  # partial_refund, chargeback, partial_chargeback: people decide
+    UNRECOGNISED = "unrecognised"  # not a documented combination: stored, not applied
+
+
+# fraud_status is absent on channels without fraud screening (VA, e-wallets, QRIS, stores).
+NO_FRAUD = ""
+_ANY_FRAUD = frozenset({"accept", "challenge", "deny", NO_FRAUD})
+_ACCEPTED = frozenset({"accept", NO_FRAUD})
+
+
+@dataclass(frozen=True)
+class _Row:
+    transaction_status: str
+    fraud: frozenset[str]
+    webhook_codes: frozenset[str]
+    status_api_codes: frozenset[str]
+    action: str
+
+
+def _row(status: str, fraud: frozenset[str], webhook: str, api: str, action: str) -> _Row:
+    return _Row(status, fraud, frozenset(webhook.split()), frozenset(api.split()), action)
+
+
+STATUS_TABLE: tuple[_Row, ...] = (
+    #    transaction_status   fraud_status          webhook  GET status  action
+    _row("settlement", _ACCEPTED, "200", "200", Action.PAID),
+    _row("capture", _ACCEPTED, "200", "200", Action.PAID),
+    _row("capture", frozenset({"challenge"}), "201", "201", Action.CHALLENGE),
+    _row("capture", frozenset({"deny"}), "202", "202", Action.DENY),
+    _row("pending", _ACCEPTED, "201", "201", Action.PENDING),
+    _row("deny", _ANY_FRAUD, "202", "202", Action.DENY),
+    _row("failure", _ANY_FRAUD, "202", "202", Action.FAILURE),
+    _row("cancel", _ANY_FRAUD, "202", "200", Action.CANCEL),
+    _row("expire", _ANY_FRAUD, "202", "407", Action.EXPIRE),
+    _row("refund", _ANY_FRAUD, "200", "200", Action.REFUND),
+    _row("partial_refund", _ANY_FRAUD, "200", "200", Action.OPS_ONLY),
+    _row("chargeback", _ANY_FRAUD, "200", "200", Action.OPS_ONLY),
+    _row("partial_chargeback", _ANY_FRAUD, "200", "200", Action.OPS_ONLY),
+)
+
+
+def status_action(
+    *, source: str, transaction_status: str, fraud_status: str, status_code: str
+) -> str:
+    """The `Action` for one Midtrans body, from `STATUS_TABLE`; `Action.UNRECOGNISED` for any
+    combination Midtrans does not document for that source (webhook notification or our own
+    GET-status call)."""
+    fraud = fraud_status.lower()
+    for row in STATUS_TABLE:
+        if row.transaction_status != transaction_status or fraud not in row.fraud:
+            continue
+        codes = row.status_api_codes if source == EventSource.RECONCILIATION else row.webhook_codes
+        return row.action if status_code in codes else Action.UNRECOGNISED
+    return Action.UNRECOGNISED

@@ -24,20 +24,18 @@ from orders.models import Order, OrderStatus
 from orders.services import order_transition
 from payments.models import AttemptStatus, EventSource, PaymentAttempt, PaymentEvent
 from payments.parsing import (
-    CLOSED_ATTEMPT_STATUSES,
     DETAIL_FIELDS,
-    MONEY_STATUSES,
-    OPS_ONLY_STATUSES,
+    Action,
     amount_matches,
     notification_idempotency_key,
     notification_signature_verify,
+    status_action,
     text_field,
     valid_ip,
 )
 from payments.selectors import (
     order_has_other_completed_attempt,
     order_has_other_live_attempt,
-    transaction_is_paid,
 )
 from supportdesk.audit import SYSTEM_RECONCILIATION, SYSTEM_WEBHOOK, audit_record
 
@@ -56,7 +54,9 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
     UNKNOWN_ORDER = "unknown_order"
     AMOUNT_MISMATCH = "amount_mismatch"
-    STATUS_CODE_MISMATCH = "status_code_mismatch"
+    # Not a combination in the documented status table (`payments.parsing.STATUS_TABLE`).
+    UNRECOGNISED = "unrecognised_combination"
+    REVERSAL_ALERTED = "reversal_alerted"
     NEEDS_REVIEW = "needs_review"
     PENDING_RECORDED = "pending_recorded"
     ATTEMPT_FAILED = "attempt_failed"
@@ -69,7 +69,6 @@ class Outcome(StrEnum):
     IGNORED_ORDER_PAID = "ignored_order_paid"
     IGNORED_ORDER_REFUNDED = "ignored_order_refunded"
     IGNORED_STALE = "ignored_stale"
-    IGNORED_UNKNOWN_STATUS = "ignored_unknown_status"
 
 
 # Outcomes that moved the order: found by reconciliation, they mean a webhook went missing.
@@ -315,8 +314,13 @@ def _apply_pending(ctx: _Context) -> Outcome:
 def _apply_closed(ctx: _Context, status: str) -> Outcome:
     """deny/failure: only the attempt fails (UC-006, the customer may try again);
     cancel: the order FAILS unless another attempt is live;
-    expire: the order EXPIRES when its own time is up and no other attempt is live."""
+    expire: the order EXPIRES when its own time is up and no other attempt is live.
+    deny after this attempt settled is a reversal (Permata, Mandiri bill, Indomaret: "treat as
+    not paid", https://docs.midtrans.com/docs/transaction-status-cycle): the order stays PAID
+    (UC-013), ops are told which order and channel, support decides (offline refund)."""
     if ctx.attempt.status == AttemptStatus.COMPLETED:
+        if status == Action.DENY:
+            return _apply_reversal(ctx)
         return _apply_stale(ctx)
     _attempt_record(
         attempt=ctx.attempt, payload=ctx.payload, status=AttemptStatus.FAILED, now=ctx.now
@@ -337,6 +341,39 @@ def _apply_closed(ctx: _Context, status: str) -> Outcome:
         return Outcome.ATTEMPT_FAILED
     ctx.transition(S.EXPIRED, "Batas waktu pembayaran habis")
     return Outcome.ORDER_EXPIRED
+
+
+def _apply_reversal(ctx: _Context) -> Outcome:
+    channel = ctx.attempt.payment_type or ctx.attempt.payment_method
+    if ctx.attempt.bank:
+        channel = f"{channel} ({ctx.attempt.bank})"
+    _alert(
+        key=f"reversal:{ctx.attempt.midtrans_order_id}",
+        subject=f"Pembayaran dibatalkan setelah lunas: {ctx.order.order_id}",
+        message=(
+            f"Midtrans mengirim 'deny' untuk {ctx.attempt.midtrans_order_id} (order "
+            f"{ctx.order.order_id}, kanal {channel}) yang sebelumnya sudah 'settlement'. "
+            f"Midtrans: anggap belum dibayar. Order tetap {ctx.order.status} dan akses kursus "
+            "tidak dicabut otomatis; periksa di dashboard Midtrans lalu putuskan (catat refund "
+            "offline bila perlu)."
+        ),
+        order=ctx.order,
+    )
+    audit_record(
+        actor=ctx.actor,
+        action="payment_reversal",
+        entity_type="order",
+        entity_id=ctx.order.order_id,
+        old_value={"status": ctx.order.status},
+        new_value={
+            "status": ctx.order.status,
+            "payment_event": ctx.event.pk,
+            "midtrans_order_id": ctx.attempt.midtrans_order_id,
+            "channel": channel,
+        },
+        correlation_id=ctx.order.order_id,
+    )
+    return Outcome.REVERSAL_ALERTED
 
 
 def _apply_refund(ctx: _Context) -> Outcome:
@@ -400,33 +437,36 @@ def _event_apply(ctx: _Context) -> Outcome:
             order=ctx.order,
         )
         return Outcome.AMOUNT_MISMATCH
-    if status in MONEY_STATUSES and ctx.event.status_code != "200":
+    action = status_action(
+        source=ctx.event.source,
+        transaction_status=status,
+        fraud_status=fraud,
+        status_code=ctx.event.status_code,
+    )
+    if action == Action.UNRECOGNISED:
         _alert(
-            key=f"status_code_mismatch:event:{ctx.event.pk}",
+            key=f"unrecognised_notification:event:{ctx.event.pk}",
             subject=f"Notifikasi janggal: {ctx.order.order_id}",
             message=(
-                f"Midtrans '{status}' dengan status_code {ctx.event.status_code!r} untuk "
-                f"{ctx.attempt.midtrans_order_id}: tidak diterapkan. Cek di dashboard Midtrans."
+                f"Midtrans ({ctx.event.source}) mengirim transaction_status {status!r}, "
+                f"fraud_status {fraud!r}, status_code {ctx.event.status_code!r} untuk "
+                f"{ctx.attempt.midtrans_order_id}: kombinasi ini tidak ada di tabel status "
+                "Midtrans, jadi disimpan dan TIDAK diterapkan. Cek di dashboard Midtrans."
             ),
             order=ctx.order,
         )
-        return Outcome.STATUS_CODE_MISMATCH
-    if transaction_is_paid(transaction_status=status, fraud_status=fraud):
+        return Outcome.UNRECOGNISED
+    if action == Action.PAID:
         return _apply_paid(ctx)
-    if status == "capture" and fraud == "challenge":
+    if action == Action.CHALLENGE:
         return _apply_challenge(ctx)
-    if status == "capture" and fraud == "deny":
-        return _apply_closed(ctx, "deny")
-    if status == "pending":
+    if action == Action.PENDING:
         return _apply_pending(ctx)
-    if status in CLOSED_ATTEMPT_STATUSES:
-        return _apply_closed(ctx, status)
-    if status == "refund":
+    if action in (Action.DENY, Action.FAILURE, Action.CANCEL, Action.EXPIRE):
+        return _apply_closed(ctx, action)
+    if action == Action.REFUND:
         return _apply_refund(ctx)
-    if status in OPS_ONLY_STATUSES:
-        return _apply_ops_only(ctx, status)
-    logger.warning("midtrans status %r (fraud %r) not handled; stored only", status, fraud)
-    return Outcome.IGNORED_UNKNOWN_STATUS
+    return _apply_ops_only(ctx, status)
 
 
 def payment_notification_process(

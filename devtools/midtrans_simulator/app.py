@@ -7,12 +7,36 @@ here is stdlib so the simulator runs without Django and cannot drag settings int
 Routes (JSON unless stated):
 
 * ``POST /snap/v1/transactions`` - Snap token creation (Basic auth = server key).
-* ``GET /v2/<order_id|transaction_id>/status``, ``POST /v2/<id>/expire``, ``POST /v2/<id>/cancel``
-  - Core API (Basic auth).
+* ``GET /v2/<order_id|transaction_id>/status``, ``POST /v2/<id>/expire``, ``POST /v2/<id>/cancel``,
+  ``POST /v2/<id>/refund`` - Core API (Basic auth).
 * ``GET /snap/v4/redirection/<token>`` - HTML payment page; its buttons ``POST`` to
   ``/snap/v4/redirection/<token>/{choose,pay,fail,expire}``.
 * ``/_sim/...`` - unauthenticated test controls (fail/delay next requests, inspect state, send
   notifications, reset), mirrored by public methods of :class:`MidtransSimulator`.
+
+How it follows real Midtrans (each behaviour with the page that documents it):
+
+* Status codes live in the body; the HTTP status of a Core API answer is 200 even for an unknown
+  transaction (body ``status_code`` "404"): https://docs.midtrans.com/reference/get-transaction-status
+* GET status of an expired transaction says "407", of a cancelled one "200"; the webhook sent
+  for either says "202": https://docs.midtrans.com/reference/expire-transaction and
+  https://docs.midtrans.com/reference/cancel-transaction
+* capture + fraud challenge is "201": https://docs.midtrans.com/reference/code-2xx and
+  https://docs.midtrans.com/docs/transaction-status-cycle
+* ``fraud_status`` is sent only by channels with fraud screening (absent for Mandiri bill and
+  DANA here): https://docs.midtrans.com/docs/https-notification-webhooks (sample bodies)
+* GoPay paid by scanning the QR from a desktop browser arrives as ``payment_type: "qris"``
+  (issuer/acquirer gopay): https://docs.midtrans.com/docs/https-notification-webhooks
+* A refund is notified twice, first without and then with ``refunds[].bank_confirmed_at``:
+  https://docs.midtrans.com/docs/https-notification-webhooks and
+  https://docs.midtrans.com/reference-link/refund-transaction
+* DANA status, cancel and refund work only with the ``transaction_id``; DANA has no expire:
+  https://docs.midtrans.com/reference/dana
+* A Snap order id that was used answers 400 with ``error_messages``, except while the customer
+  has not picked a method yet (then a fresh token for the same transaction):
+  https://docs.midtrans.com/docs/error-code-and-response-code
+* A Snap expiry shorter than 5 minutes is refused:
+  https://docs.midtrans.com/reference/expire-a-snap-session
 """
 
 from __future__ import annotations
@@ -56,7 +80,27 @@ STATUS_CODES: Final[dict[str, str]] = {
     "expire": "202",
     "failure": "202",
 }
-"""The ``status_code`` Midtrans pairs with each ``transaction_status`` (status API, webhooks)."""
+"""The ``status_code`` Midtrans pairs with each ``transaction_status`` in a webhook notification
+(https://docs.midtrans.com/reference/code-2xx). GET status differs: see STATUS_API_CODES."""
+
+STATUS_API_CODES: Final[dict[str, str]] = {**STATUS_CODES, "expire": "407", "cancel": "200"}
+"""GET status answers: 407 for an expired transaction, 200 for a cancelled one
+(https://docs.midtrans.com/reference/expire-transaction,
+https://docs.midtrans.com/reference/cancel-transaction)."""
+
+CHALLENGE_CODE: Final = "201"
+"""capture + fraud_status challenge (https://docs.midtrans.com/docs/transaction-status-cycle)."""
+
+MIN_SNAP_EXPIRY: Final = timedelta(minutes=5)
+"""Snap refuses a shorter expiry (https://docs.midtrans.com/reference/expire-a-snap-session)."""
+
+
+def status_code_for(transaction_status: str, fraud_status: str | None, *, status_api: bool) -> str:
+    """The ``status_code`` real Midtrans puts next to this status in a webhook (or GET status)."""
+    if transaction_status == "capture" and fraud_status == "challenge":
+        return CHALLENGE_CODE
+    return (STATUS_API_CODES if status_api else STATUS_CODES)[transaction_status]
+
 
 NOTIFICATION_MESSAGE: Final = "midtrans payment notification"
 CUSTOMER_ACTIONS: Final = ("choose", "pay", "fail", "expire")
@@ -75,7 +119,7 @@ _MAX_ORDER_ID_LENGTH: Final = 50
 _SNAP_UNAUTHORIZED: Final = (
     "Access denied due to unauthorized transaction, please check client or server key"
 )
-_CORE_ROUTE: Final = re.compile(r"/v2/([^/]+)/(status|expire|cancel)")
+_CORE_ROUTE: Final = re.compile(r"/v2/([^/]+)/(status|expire|cancel|refund)")
 _PAGE_ROUTE: Final = re.compile(r"/snap/v4/redirection/([^/]+)(?:/([a-z]+))?")
 _SIM_TRANSACTION_ROUTE: Final = re.compile(r"/_sim/transactions/([^/]+)(/notify)?")
 
@@ -107,6 +151,8 @@ class PaymentMethod:
     label: str
     payment_type: str
     bank: str | None = None
+    sends_fraud_status: bool = True
+    by_transaction_id_only: bool = False
 
     def details(self) -> JsonDict:
         """Channel-specific fields Midtrans adds to status bodies and webhooks for this method."""
@@ -128,10 +174,12 @@ PAYMENT_METHODS: Final[dict[str, PaymentMethod]] = {
         PaymentMethod("bni_va", "BNI Virtual Account", "bank_transfer", "bni"),
         PaymentMethod("bri_va", "BRI Virtual Account", "bank_transfer", "bri"),
         PaymentMethod("permata_va", "Permata Virtual Account", "bank_transfer", "permata"),
-        PaymentMethod("echannel", "Mandiri Bill Payment", "echannel"),
+        PaymentMethod("echannel", "Mandiri Bill Payment", "echannel", sends_fraud_status=False),
         PaymentMethod("gopay", "GoPay", "gopay"),
         PaymentMethod("shopeepay", "ShopeePay", "shopeepay"),
-        PaymentMethod("dana", "DANA", "dana"),
+        PaymentMethod(
+            "dana", "DANA", "dana", sends_fraud_status=False, by_transaction_id_only=True
+        ),
         PaymentMethod("other_qris", "QRIS", "qris"),
         PaymentMethod("credit_card", "Kartu Kredit/Debit", "credit_card"),
     )
@@ -201,7 +249,13 @@ class _Transaction:
     payment_type: str | None = None
     fraud_status: str | None = None
     method_details: JsonDict = field(default_factory=dict)
+    refunds: list[JsonDict] = field(default_factory=list)
     notifications: list[NotificationRecord] = field(default_factory=list)
+
+    @property
+    def by_transaction_id_only(self) -> bool:
+        method = PAYMENT_METHODS.get(self.payment_method or "")
+        return method is not None and method.by_transaction_id_only
 
     @property
     def is_open(self) -> bool:
@@ -238,6 +292,7 @@ class _Transaction:
                 "payment_type": self.payment_type,
                 "fraud_status": self.fraud_status,
                 "method_details": self.method_details,
+                "refunds": self.refunds,
                 "notifications": self.notifications,
             }
         )
@@ -457,6 +512,9 @@ def _expiry_at(expiry: object, created_at: datetime, errors: list[str]) -> datet
         errors.append("expiry.duration must be a positive integer")
     if step is None or duration is None:
         return None
+    if step * duration < MIN_SNAP_EXPIRY:
+        errors.append("expiry duration must be at least 5 minutes")
+        return None
     return start + step * duration
 
 
@@ -586,12 +644,19 @@ class MidtransSimulator:
             self._delay_rules.clear()
 
     def customer_action(
-        self, order_id: str, action: str, payment_method: str | None = None
+        self,
+        order_id: str,
+        action: str,
+        payment_method: str | None = None,
+        *,
+        desktop: bool = False,
     ) -> list[NotificationRecord]:
         """What the customer does on the payment page; returns the notifications sent.
 
         ``pay``/``fail``/``expire`` choose a method first when none was chosen, sending the
         ``pending`` notification before the final one, exactly the order Midtrans uses.
+        ``desktop=True`` with GoPay: the customer scans the QR code with any QRIS app, and
+        Midtrans reports ``payment_type: "qris"`` (https://docs.midtrans.com/docs/https-notification-webhooks).
         """
         if action not in CUSTOMER_ACTIONS:
             raise ValueError(f"action must be one of {', '.join(CUSTOMER_ACTIONS)}")
@@ -607,6 +672,9 @@ class MidtransSimulator:
                 if code not in tx.enabled_payments:
                     raise ValueError(f"Payment method {code!r} is not enabled for this order")
                 self._apply_method(tx, PAYMENT_METHODS[code])
+                if desktop and code == "gopay":
+                    tx.payment_type = "qris"
+                    tx.method_details = {"issuer": "gopay", "acquirer": "gopay"}
                 payloads.append(self._body(tx, NOTIFICATION_MESSAGE))
             if action != "choose":
                 paid = "capture" if tx.payment_type == "credit_card" else "settlement"
@@ -663,6 +731,74 @@ class MidtransSimulator:
             self._background = [thread for thread in self._background if thread.is_alive()]
             return not self._background
 
+    def refund(
+        self, order_id: str, amount: int | None = None, *, reason: str = "", by: str | None = None
+    ) -> list[NotificationRecord]:
+        """A refund of a settled transaction (from the Midtrans dashboard, or the refund API
+        through ``by`` = the id the API was called with). Midtrans notifies it twice: first
+        without, then with ``refunds[].bank_confirmed_at``; both bodies carry the same
+        refund and are signed with the same status code
+        (https://docs.midtrans.com/reference-link/refund-transaction)."""
+        with self._lock:
+            tx = self._get(order_id)
+            first, second = self._refund_apply(tx, amount, reason)
+        return [self._deliver(order_id, first), self._deliver(order_id, second)]
+
+    def _refund_apply(
+        self, tx: _Transaction, amount: int | None, reason: str
+    ) -> tuple[JsonDict, JsonDict]:
+        if tx.transaction_status not in ("settlement", "capture", "partial_refund"):
+            raise TransactionClosedError(
+                f"Transaction {tx.order_id} is {tx.transaction_status}, not settled"
+            )
+        refunded = sum(int(float(r["refund_amount"])) for r in tx.refunds)
+        amount = amount if amount is not None else tx.gross_amount - refunded
+        if amount <= 0 or refunded + amount > tx.gross_amount:
+            raise ValueError("refund amount must be positive and at most what is left")
+        tx.refunds.append(
+            {
+                "refund_chargeback_id": len(tx.refunds) + 1,
+                "refund_amount": _format_amount(amount),
+                "created_at": _fmt(_now()),
+                "reason": reason,
+                "refund_key": str(uuid.uuid4()),
+                "refund_method": "",
+            }
+        )
+        tx.transaction_status = (
+            "refund" if refunded + amount == tx.gross_amount else "partial_refund"
+        )
+        first = self._body(tx, NOTIFICATION_MESSAGE)
+        tx.refunds[-1]["bank_confirmed_at"] = _fmt(_now())
+        second = self._body(tx, NOTIFICATION_MESSAGE)
+        return first, second
+
+    def _refund_request(self, ident: str, body: JsonDict) -> _Response:
+        """Core API refund; DANA only by transaction_id (https://docs.midtrans.com/reference/dana)."""
+        amount = _whole_number(body.get("amount")) if "amount" in body else None
+        with self._lock:
+            tx = self._lookup(ident)
+            if tx is None:
+                return _transaction_not_found()
+            try:
+                first, second = self._refund_apply(tx, amount, str(body.get("reason", "")))
+            except TransactionClosedError:
+                return _Response.json(
+                    200,
+                    {
+                        "status_code": "412",
+                        "status_message": "Merchant cannot modify the status of the transaction",
+                    },
+                )
+            except ValueError as exc:
+                return _Response.json(200, {"status_code": "400", "status_message": str(exc)})
+            answer = {**self._body(tx, "Success, refund request is approved", status_api=True)}
+            answer.pop("signature_key", None)
+            order_id = tx.order_id
+        self._deliver_in_background(order_id, first)
+        self._deliver_in_background(order_id, second)
+        return _Response.json(200, answer)
+
     # --- State helpers (call with the lock held) ---------------------------------------------
 
     def _get(self, order_id: str) -> _Transaction:
@@ -674,7 +810,7 @@ class MidtransSimulator:
     def _lookup(self, ident: str) -> _Transaction | None:
         """Core API paths accept an order id or a transaction id (the SDK uses both)."""
         tx = self._transactions.get(ident)
-        if tx is not None:
+        if tx is not None and not tx.by_transaction_id_only:
             return tx
         return next((t for t in self._transactions.values() if t.transaction_id == ident), None)
 
@@ -702,7 +838,7 @@ class MidtransSimulator:
         tx.payment_method = method.code
         tx.payment_type = method.payment_type
         tx.method_details = method.details()
-        tx.fraud_status = "accept"
+        tx.fraud_status = "accept" if method.sends_fraud_status else None
         if tx.transaction_status is None:
             tx.transaction_status = "pending"
 
@@ -719,12 +855,13 @@ class MidtransSimulator:
         *,
         status_code: str | None = None,
         gross_amount: str | None = None,
+        status_api: bool = False,
     ) -> JsonDict:
         """Status-API / webhook body for the current state, signed over the values it carries."""
         status = tx.transaction_status
         if status is None or tx.transaction_time is None:
             raise TransactionNotFoundError(f"Transaction {tx.order_id} has not started")
-        code = status_code or STATUS_CODES[status]
+        code = status_code or status_code_for(status, tx.fraud_status, status_api=status_api)
         amount = gross_amount or _format_amount(tx.gross_amount)
         body: JsonDict = {
             "status_code": code,
@@ -745,6 +882,11 @@ class MidtransSimulator:
         if tx.settlement_time is not None:
             body["settlement_time"] = _fmt(tx.settlement_time)
         body.update(copy.deepcopy(tx.method_details))
+        if tx.refunds:
+            body["refund_amount"] = _format_amount(
+                sum(int(float(r["refund_amount"])) for r in tx.refunds)
+            )
+            body["refunds"] = copy.deepcopy(tx.refunds)
         body["signature_key"] = sign_notification(tx.order_id, code, amount, self.server_key)
         return body
 
@@ -883,6 +1025,12 @@ class MidtransSimulator:
             )
         if action == "status":
             return self._status(ident)
+        if action == "refund":
+            try:
+                body = request.json_object()
+            except ValueError as exc:
+                return _Response.json(200, {"status_code": "400", "status_message": str(exc)})
+            return self._refund_request(ident, body)
         return self._modify(ident, action)
 
     def _create_transaction(self, request: _Request) -> _Response:
@@ -896,10 +1044,19 @@ class MidtransSimulator:
             return _Response.json(400, {"error_messages": [str(exc)]})
         base = self.public_base_url or request.host_url
         with self._lock:
-            if snap.order_id in self._transactions:
+            existing = self._transactions.get(snap.order_id)
+            if existing is not None and existing.transaction_status is not None:
+                # https://docs.midtrans.com/docs/error-code-and-response-code
                 return _Response.json(
-                    406, {"error_messages": ["transaction_details.order_id sudah digunakan"]}
+                    400, {"error_messages": ["transaction_details.order_id sudah digunakan"]}
                 )
+            if existing is not None:
+                # No method picked yet: Snap hands out a fresh token for the same transaction.
+                token = str(uuid.uuid4())
+                existing.token = token
+                existing.redirect_url = f"{base}/snap/v4/redirection/{token}"
+                self._tokens[token] = snap.order_id
+                return _Response.json(201, {"token": token, "redirect_url": existing.redirect_url})
             token = str(uuid.uuid4())
             redirect_url = f"{base}/snap/v4/redirection/{token}"
             self._transactions[snap.order_id] = _Transaction(
@@ -923,14 +1080,26 @@ class MidtransSimulator:
             # Real Midtrans has no transaction until the customer picks a payment method.
             if tx is None or tx.transaction_status is None:
                 return _transaction_not_found()
-            return _Response.json(200, self._body(tx, "Success, transaction is found"))
+            return _Response.json(
+                200, self._body(tx, "Success, transaction is found", status_api=True)
+            )
 
     def _modify(self, ident: str, action: str) -> _Response:
-        """Merchant expire/cancel: allowed only while nothing final has happened."""
+        """Merchant expire/cancel: allowed only while nothing final has happened. DANA has no
+        expire API (https://docs.midtrans.com/reference/dana)."""
         with self._lock:
             tx = self._lookup(ident)
             if tx is None:
                 return _transaction_not_found()
+            if action == "expire" and tx.by_transaction_id_only:
+                return _Response.json(
+                    200,
+                    {
+                        "status_code": "412",
+                        "status_message": "Expire is not supported for this payment type",
+                        "id": str(uuid.uuid4()),
+                    },
+                )
             if not tx.is_open:
                 return _Response.json(
                     200,
@@ -1056,8 +1225,10 @@ def _optional_str(body: JsonDict, key: str) -> str | None:
 
 
 def _transaction_not_found() -> _Response:
+    """Core API answers HTTP 200 with the 404 in the body
+    (https://docs.midtrans.com/reference/get-transaction-status)."""
     return _Response.json(
-        404, {"status_code": "404", "status_message": "Transaction doesn't exist."}
+        200, {"status_code": "404", "status_message": "Transaction doesn't exist."}
     )
 
 

@@ -197,14 +197,21 @@ def test_snap_expiry_sets_expiry_time(sim: SimulatorServer, snap: midtransclient
     assert expiry - created == timedelta(minutes=90)
 
 
-def test_reused_order_id_is_rejected_with_406(snap: midtransclient.Snap) -> None:
+def test_reused_order_id_gets_a_fresh_token_until_a_method_is_picked_then_400(
+    sim: SimulatorServer, snap: midtransclient.Snap
+) -> None:
+    # https://docs.midtrans.com/docs/error-code-and-response-code
     order_id = new_order_id()
-    snap.create_transaction(snap_params(order_id))
+    first = snap.create_transaction(snap_params(order_id))
+    again = snap.create_transaction(snap_params(order_id))
+    assert again["token"] != first["token"]
+    assert sim.simulator.transaction(order_id)["token"] == again["token"]
 
+    sim.simulator.customer_action(order_id, "choose", "bca_va")
     with pytest.raises(MidtransAPIError) as caught:
         snap.create_transaction(snap_params(order_id))
 
-    assert caught.value.http_status_code == 406
+    assert caught.value.http_status_code == 400
     assert caught.value.api_response_dict == {
         "error_messages": ["transaction_details.order_id sudah digunakan"]
     }
@@ -284,7 +291,8 @@ def test_status_is_404_until_the_customer_chooses_a_method(
     for unknown in (order_id, "never-created"):
         with pytest.raises(MidtransAPIError) as caught:
             core.transactions.status(unknown)
-        assert caught.value.http_status_code == 404
+        # Real Core API: HTTP 200, the 404 is in the body (the SDK raises on it).
+        assert caught.value.http_status_code == 200
         assert caught.value.api_response_dict == {
             "status_code": "404",
             "status_message": "Transaction doesn't exist.",
@@ -419,7 +427,7 @@ def test_fail_next_answers_errors_then_recovers(
 
     with pytest.raises(MidtransAPIError) as caught:
         core.transactions.status("not-matching-the-prefix")
-    assert caught.value.http_status_code == 404
+    assert caught.value.api_response_dict["status_code"] == "404"
     with pytest.raises(MidtransAPIError) as caught:
         snap.create_transaction(params)
     assert caught.value.http_status_code == 503
@@ -447,7 +455,7 @@ def test_delay_next_makes_the_client_time_out_once(
         requests.get(url, auth=(SERVER_KEY, ""), timeout=0.2)
 
     started = time.monotonic()
-    assert requests.get(url, auth=(SERVER_KEY, ""), timeout=5).status_code == 404
+    assert requests.get(url, auth=(SERVER_KEY, ""), timeout=5).json()["status_code"] == "404"
     assert time.monotonic() - started < 0.5
 
 
@@ -522,11 +530,12 @@ def test_expire_or_cancel_settled_transaction_is_412(
     assert core.transactions.status(order_id)["transaction_status"] == "settlement"
 
 
-def test_expire_unknown_order_is_404(core: midtransclient.CoreApi) -> None:
+def test_expire_unknown_order_is_404_in_the_body(core: midtransclient.CoreApi) -> None:
     with pytest.raises(MidtransAPIError) as caught:
         core.transactions.expire("never-created")
 
-    assert caught.value.http_status_code == 404
+    assert caught.value.http_status_code == 200
+    assert caught.value.api_response_dict["status_code"] == "404"
 
 
 def test_notify_control_endpoint_sends_signed_notifications(
@@ -650,3 +659,100 @@ def test_serve_forever_blocks_until_stopped() -> None:
 
     assert response.json() == []
     assert not runner.is_alive()
+
+
+# --- Real Midtrans shapes (issue 11) -------------------------------------------------------
+
+
+def test_get_status_codes_407_expired_200_cancelled_webhooks_202(
+    sim: SimulatorServer, snap: midtransclient.Snap, core: midtransclient.CoreApi, receiver
+) -> None:
+    # https://docs.midtrans.com/reference/expire-transaction, .../cancel-transaction
+    expired, _ = create(snap)
+    sim.simulator.customer_action(expired, "choose", "bca_va")
+    assert core.transactions.expire(expired)["status_code"] == "407"
+    assert core.transactions.status(expired)["status_code"] == "407"
+    cancelled, _ = create(snap)
+    sim.simulator.customer_action(cancelled, "choose", "bca_va")
+    assert core.transactions.cancel(cancelled)["status_code"] == "200"
+    assert core.transactions.status(cancelled)["status_code"] == "200"
+    assert sim.simulator.wait_for_notifications(timeout=5)
+    codes = {
+        (p["order_id"], p["transaction_status"]): p["status_code"] for p in receiver.payloads()
+    }
+    assert codes[(expired, "expire")] == "202"
+    assert codes[(cancelled, "cancel")] == "202"
+
+
+def test_capture_challenge_is_201(sim: SimulatorServer, snap: midtransclient.Snap) -> None:
+    order_id, _ = create(snap, enabled_payments=["credit_card"])
+    record = sim.simulator.notify(order_id, "capture", fraud_status="challenge")
+    assert record["payload"]["status_code"] == "201"
+    assert record["payload"]["signature_key"] == sign_notification(
+        order_id, "201", f"{AMOUNT}.00", SERVER_KEY
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "has_fraud"), [("bca_va", True), ("echannel", False), ("credit_card", True)]
+)
+def test_fraud_status_only_on_channels_that_send_it(
+    sim: SimulatorServer, snap: midtransclient.Snap, method: str, has_fraud: bool
+) -> None:
+    order_id, _ = create(snap, enabled_payments=[method])
+    (pending, paid) = sim.simulator.customer_action(order_id, "pay", method)
+    assert ("fraud_status" in paid["payload"]) is has_fraud
+    assert ("fraud_status" in pending["payload"]) is has_fraud
+
+
+def test_gopay_paid_from_a_desktop_arrives_as_qris(
+    sim: SimulatorServer, snap: midtransclient.Snap
+) -> None:
+    order_id, _ = create(snap, enabled_payments=["gopay"])
+    records = sim.simulator.customer_action(order_id, "pay", "gopay", desktop=True)
+    assert [r["payload"]["payment_type"] for r in records] == ["qris", "qris"]
+    assert records[-1]["payload"]["issuer"] == "gopay"
+
+
+def test_refund_is_notified_twice_without_then_with_bank_confirmed_at(
+    sim: SimulatorServer, snap: midtransclient.Snap, core: midtransclient.CoreApi
+) -> None:
+    order_id, _ = create(snap, enabled_payments=["gopay"])
+    sim.simulator.customer_action(order_id, "pay", "gopay")
+    first, second = sim.simulator.refund(order_id)
+    for record in (first, second):
+        payload = record["payload"]
+        assert payload["transaction_status"] == "refund"
+        assert payload["status_code"] == "200"
+        assert payload["refund_amount"] == f"{AMOUNT}.00"
+    assert "bank_confirmed_at" not in first["payload"]["refunds"][0]
+    assert "bank_confirmed_at" in second["payload"]["refunds"][0]
+    assert core.transactions.status(order_id)["transaction_status"] == "refund"
+
+
+def test_dana_is_reachable_only_by_transaction_id_and_has_no_expire(
+    sim: SimulatorServer, snap: midtransclient.Snap, core: midtransclient.CoreApi
+) -> None:
+    # https://docs.midtrans.com/reference/dana
+    order_id, _ = create(snap, enabled_payments=["dana"])
+    (pending,) = sim.simulator.customer_action(order_id, "choose", "dana")
+    transaction_id = pending["payload"]["transaction_id"]
+    assert "fraud_status" not in pending["payload"]
+    with pytest.raises(MidtransAPIError) as caught:
+        core.transactions.status(order_id)
+    assert caught.value.api_response_dict["status_code"] == "404"
+    assert core.transactions.status(transaction_id)["order_id"] == order_id
+    with pytest.raises(MidtransAPIError) as caught:
+        core.transactions.expire(transaction_id)
+    assert caught.value.api_response_dict["status_code"] == "412"
+    with pytest.raises(MidtransAPIError):
+        core.transactions.cancel(order_id)
+    assert core.transactions.cancel(transaction_id)["transaction_status"] == "cancel"
+
+
+def test_a_snap_expiry_under_five_minutes_is_refused(snap: midtransclient.Snap) -> None:
+    # https://docs.midtrans.com/reference/expire-a-snap-session
+    with pytest.raises(MidtransAPIError) as caught:
+        create(snap, expiry={"unit": "minute", "duration": 4})
+    assert caught.value.http_status_code == 400
+    assert create(snap, expiry={"unit": "minute", "duration": 5})[1]

@@ -161,16 +161,29 @@ def test_a_timeout_is_retried_with_the_same_order_id(midtrans_sim):
     assert order_ids == ["T-RETRY-1", "T-RETRY-1"]
 
 
-def test_406_after_a_timed_out_try_means_unavailable_not_rejected(midtrans_sim):
+def test_a_timed_out_first_try_is_recovered_with_a_fresh_token(midtrans_sim):
     # The first try reaches Midtrans (and creates the transaction) but answers too late; the
-    # retry is refused as a reused order id. We cannot get that token: retry with a new id.
+    # retry reuses the order id, and Snap hands out a fresh token because the customer has not
+    # picked a method yet (https://docs.midtrans.com/docs/error-code-and-response-code).
     midtrans_sim.simulator.delay_next(count=1, seconds=0.4)
     gateway = gateway_for(midtrans_sim, read_timeout=0.2, max_retries=1, backoff_seconds=0.6)
 
-    with pytest.raises(MidtransUnavailable, match="406"):
-        gateway.create_snap_transaction(snap_params("T-LATE-1"))
+    answer = gateway.create_snap_transaction(snap_params("T-LATE-1"))
 
-    assert [r["response_status"] for r in snap_requests(midtrans_sim)] == [201, 406]
+    assert answer["token"] == midtrans_sim.simulator.transaction("T-LATE-1")["token"]
+    assert [r["response_status"] for r in snap_requests(midtrans_sim)] == [201, 201]
+
+
+def test_a_used_order_id_is_400_and_rejected(midtrans_sim):
+    gateway = gateway_for(midtrans_sim)
+    gateway.create_snap_transaction(snap_params("T-USED-1"))
+    midtrans_sim.simulator.customer_action("T-USED-1", "choose", "bca_va")
+
+    with pytest.raises(MidtransRejected) as caught:
+        gateway.create_snap_transaction(snap_params("T-USED-1"))
+
+    assert caught.value.http_status == 400
+    assert caught.value.messages == ["transaction_details.order_id sudah digunakan"]
 
 
 def test_retries_stop_when_the_time_budget_is_spent(midtrans_sim):

@@ -441,10 +441,13 @@ def test_two_partial_refunds_are_two_events(client, attempt):
     assert len(ops_alerts()) == 2
 
 
-def test_unknown_status_is_stored_only(client, attempt):
-    send(client, midtrans_body(attempt, "authorize"), "ignored_unknown_status")
+def test_unknown_status_is_stored_only_with_one_ops_alert(client, attempt):
+    body = midtrans_body(attempt, "authorize")
+    send(client, body, "unrecognised_combination")
+    send(client, body, "duplicate")
     assert Order.objects.get(pk=attempt.order_id).status == S.PENDING_PAYMENT
     assert PaymentEvent.objects.get().processed
+    assert len(ops_alerts()) == 1
 
 
 # --- Out of order (UC-013) -----------------------------------------------------------------

@@ -19,7 +19,7 @@ from django.test import Client, override_settings
 
 from courses.models import Entitlement
 from devtools.midtrans_simulator import sign_notification
-from devtools.midtrans_simulator.app import STATUS_CODES
+from devtools.midtrans_simulator.app import STATUS_CODES, status_code_for
 from notifications.models import NotificationOutbox, Template
 from orders.models import Order, OrderStatus
 from payments.models import AttemptStatus, PaymentAttempt, PaymentEvent
@@ -50,7 +50,12 @@ def midtrans_body(
     """A notification body signed like Midtrans: sha512(order_id+status_code+gross_amount+key).
     `extra` is added after signing (unsigned fields, as in real notifications)."""
     order_id = order_id or attempt.midtrans_order_id
-    status_code = status_code or STATUS_CODES.get(transaction_status, "200")
+    if status_code is None:
+        status_code = (
+            status_code_for(transaction_status, fraud_status, status_api=False)
+            if transaction_status in STATUS_CODES
+            else "200"
+        )
     gross_amount = gross_amount or f"{attempt.amount}.00"
     body: dict[str, Any] = {
         "transaction_time": "2026-11-24 10:00:00",
@@ -372,10 +377,27 @@ class MidtransWebhookNegativeCases:
         body["transaction_status"] = "settlement"
         response = post_notification(client, body)
         assert response.status_code == 200
-        assert response.json()["outcome"] == "status_code_mismatch"
+        assert response.json()["outcome"] == "unrecognised_combination"
         assert Order.objects.get(pk=attempt.order_id).status == OrderStatus.PENDING_PAYMENT
         assert Entitlement.objects.count() == 0
         assert len(ops_alerts()) == 1
+
+    @pytest.mark.parametrize("relabel", ["cancel", "expire", "deny", "failure", "capture"])
+    def test_pending_body_relabelled_changes_nothing(self, client, attempt, relabel):
+        # A genuine signed pending (201) body with another status word: cancel would fail the
+        # order and queue payment_failed if the status code were not checked.
+        body = midtrans_body(attempt, "pending", fraud_status=None)
+        body["transaction_status"] = relabel
+        before = WorldSnapshot.take()
+        response = post_notification(client, body)
+        assert response.json()["outcome"] == "unrecognised_combination"
+        after = WorldSnapshot.take()
+        assert (after.orders, after.attempts) == (before.orders, before.attempts)
+        assert after.entitlements == before.entitlements
+        assert after.events == before.events + 1
+        (alert,) = ops_alerts()
+        assert "tabel status" in alert.context["message"]
+        assert after.outbox == before.outbox + 1  # the one ops alert, no customer message
 
     # --- Replays and out-of-order delivery ---------------------------------------------------
 
@@ -391,7 +413,8 @@ class MidtransWebhookNegativeCases:
         assert WorldSnapshot.take() == before
         assert before.entitlements == 1
 
-    @pytest.mark.parametrize("late_status", ["pending", "expire", "deny", "cancel", "failure"])
+    # (deny after settlement is a reversal: see test_status_table.py)
+    @pytest.mark.parametrize("late_status", ["pending", "expire", "cancel", "failure"])
     def test_late_non_paid_event_never_moves_paid_back(self, client, attempt, late_status):
         assert post_notification(client, midtrans_body(attempt)).json()["outcome"] == "paid"
         before = WorldSnapshot.take()

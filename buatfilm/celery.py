@@ -15,7 +15,10 @@ from celery.signals import setup_logging, task_postrun, task_prerun
 
 from buatfilm.logging import set_request_id as _set_request_id
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "buatfilm.settings.local")
+# Like wsgi.py: the Procfile processes default to production (which refuses to start
+# misconfigured); `make run` exports the local settings, `manage.py` defaults to them. Importing
+# `buatfilm.wsgi` imports this module first, so a "local" default here would win over wsgi.py's.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "buatfilm.settings.production")
 
 app = Celery("buatfilm")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -76,3 +76,30 @@ def screenshot(target: Page | Locator, name: str) -> None:
         target.screenshot(path=path, full_page=True)
     else:
         target.screenshot(path=path)
+
+
+def production_env(**overrides: str) -> dict[str, str]:
+    """A complete production environment (every variable `buatfilm.settings.production`
+    requires, nothing from the caller's env but PATH), for subprocesses that import it. An
+    override of "" removes that variable."""
+    env = {
+        "DJANGO_SETTINGS_MODULE": "buatfilm.settings.production",
+        "SECRET_KEY": "k3y-" + "0123456789abcdefghijklmnopqrstuvwxyz" * 2,
+        "ALLOWED_HOSTS": "buatfilm.example.com",
+        "SITE_URL": "https://buatfilm.example.com",
+        "DATABASE_URL": "postgres://buatfilm:secret@db.internal:5432/buatfilm",
+        "REDIS_URL": "redis://redis.internal:6379/0",
+        "MIDTRANS_SERVER_KEY": "Mid-server-realistic",
+        "MIDTRANS_CLIENT_KEY": "Mid-client-realistic",
+        "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
+        "POSTMARK_SERVER_TOKEN": "postmark-token-realistic",
+        "WHATSAPP_BACKEND": "http",
+        "WHATSAPP_GATEWAY_URL": "http://waha.internal:3000",
+        "WHATSAPP_GATEWAY_TOKEN": "gateway-token-realistic",
+        "OPS_EMAIL": "ops@buatfilm.example.com",
+        "ADMIN_URL": "staff-7f3a/",
+        "METRICS_TOKEN": "metrics-token-realistic",
+        "PATH": os.environ.get("PATH", ""),
+    }
+    env.update(overrides)
+    return {key: value for key, value in env.items() if value != ""}

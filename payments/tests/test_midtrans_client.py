@@ -335,16 +335,9 @@ def test_the_simulator_command_refuses_to_run_when_disabled(settings):
 
 
 def test_the_simulator_command_never_runs_with_production_settings():
-    env = {
-        "DJANGO_SETTINGS_MODULE": "buatfilm.settings.production",
-        "SECRET_KEY": "x" * 60,
-        "ALLOWED_HOSTS": "buatfilm.example.com",
-        "MIDTRANS_SERVER_KEY": "Mid-server-realistic",
-        "MIDTRANS_CLIENT_KEY": "Mid-client-realistic",
-        "MIDTRANS_SIMULATOR_ENABLED": "true",  # production ignores it
-        "DATABASE_URL": "sqlite:////tmp/buatfilm-sim-check.sqlite3",
-        "PATH": os.environ.get("PATH", ""),
-    }
+    from buatfilm.testing import production_env
+
+    env = production_env(MIDTRANS_SIMULATOR_ENABLED="true")  # production ignores it
     result = subprocess.run(
         [sys.executable, "manage.py", "midtrans_simulator", "--port", str(_free_port())],
         cwd=ROOT,

@@ -39,6 +39,8 @@ app.conf.update(
     task_routes={"notifications.*": {"queue": "notifications"}},
     timezone="Asia/Jakarta",
     enable_utc=True,
+    # Keep the project's LOGGING (format, order-id correlation filter) in worker and beat.
+    worker_hijack_root_logger=False,
 )
 app.autodiscover_tasks()
 

@@ -103,3 +103,12 @@ def production_env(**overrides: str) -> dict[str, str]:
     }
     env.update(overrides)
     return {key: value for key, value in env.items() if value != ""}
+
+
+def free_port() -> int:
+    """A localhost TCP port nothing listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

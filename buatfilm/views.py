@@ -31,17 +31,28 @@ def _broker_ok() -> tuple[bool, str]:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
+    """200 while the database answers: PostgreSQL is the truth, and a node without Redis still
+    takes orders and webhooks (the Beat sweep delivers what could not be enqueued), so a broker
+    outage is reported as "degraded" instead of draining every node from the load balancer.
+    503 only when the database is down."""
     db_ok, db_detail = _database_ok()
     broker_ok, broker_detail = _broker_ok()
-    healthy = db_ok and broker_ok
-    return JsonResponse(
-        {
-            "status": "ok" if healthy else "unavailable",
-            "database": db_detail,
-            "broker": broker_detail,
-        },
-        status=200 if healthy else 503,
-    )
+    if not db_ok:
+        status = "unavailable"
+    elif not broker_ok:
+        status = "degraded"
+    else:
+        status = "ok"
+    body = {
+        "status": status,
+        "database": "ok" if db_ok else "down",
+        "broker": "ok" if broker_ok else "down",
+    }
+    if not db_ok:
+        body["database_error"] = db_detail
+    if not broker_ok:
+        body["broker_error"] = broker_detail
+    return JsonResponse(body, status=200 if db_ok else 503)
 
 
 def ratelimited(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -78,6 +78,9 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+# A persistent connection the database dropped (restart, failover) is replaced at the start of
+# the next request instead of failing it.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, beat) share the file: wait for locks instead of failing,
     # take the write lock when a transaction starts (a deferred transaction that later writes
@@ -144,6 +147,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=3.0)
+# No task runs unbounded: the soft limit raises SoftTimeLimitExceeded inside the task (every
+# task is idempotent, the next run or the outbox lease takes over), the hard limit kills the
+# pool process. A job handles one batch: OUTBOX_CLAIM_BATCH x provider timeout, or
+# RECONCILE_BATCH_SIZE Midtrans lookups, fit well inside.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 
 # --- Orders and payments -------------------------------------------------------------------
 ORDER_TTL_MINUTES = env.int("ORDER_TTL_MINUTES", default=24 * 60)

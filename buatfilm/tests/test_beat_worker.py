@@ -120,6 +120,12 @@ def test_beat_and_worker_expire_an_order_and_deliver_its_messages(settings, cele
     logs = {p.name: p.read_text()[-3000:] for p in celery_processes.glob("*.log")}
     assert ok, logs
     assert "orders.expire_orders" in logs["beat.log"]
+    # The worker kept the project's logging (Celery did not hijack the root logger): the
+    # delivery lines carry the order id as correlation id.
+    worker_log = (celery_processes / "worker.log").read_text()
+    sent_lines = [line for line in worker_log.splitlines() if "outbox_sent" in line]
+    assert len(sent_lines) == 2, worker_log[-3000:]
+    assert all(order.order_id in line for line in sent_lines), sent_lines
     whatsapp = list((celery_processes / "whatsapp").glob("*"))
     assert len(whatsapp) == 1
 

@@ -20,7 +20,7 @@ def test_healthz_reports_database_and_broker(client):
 
 
 @pytest.mark.django_db
-def test_healthz_is_503_when_the_broker_is_unreachable(client, settings):
+def test_healthz_is_200_degraded_when_only_the_broker_is_unreachable(client):
     from buatfilm.celery import app
 
     original = app.conf.broker_url
@@ -29,9 +29,35 @@ def test_healthz_is_503_when_the_broker_is_unreachable(client, settings):
         response = client.get("/healthz/")
     finally:
         app.conf.broker_url = original
+    # A Redis blip must not drain every web node from the load balancer.
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["database"] == "ok"
+    assert body["broker"] == "down"
+    assert body["broker_error"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_healthz_is_503_only_when_the_database_is_down(client):
+    from django.db import connection
+
+    from buatfilm.testing import free_port
+
+    original = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict["PORT"] = str(free_port())  # nothing listens there
+    try:
+        response = client.get("/healthz/")
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(original)
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
-    assert response.json()["database"] == "ok"
+    assert response.json()["database"] == "down"
+    assert response.json()["database_error"] == "OperationalError"
 
 
 @pytest.mark.django_db

@@ -58,3 +58,13 @@ def test_with_otp_required_an_unverified_session_is_not_staff(client, superuser,
     client.force_login(superuser)  # password-authenticated session, no device
     assert client.get(reverse("admin:index")).status_code == 302
     assert client.get(reverse("admin:orders_order_changelist")).status_code == 302
+
+
+def test_the_totp_qr_code_renders_for_a_staff_device(client, superuser):
+    device = TOTPDevice.objects.create(user=superuser, name="ponsel", confirmed=False)
+    client.force_login(superuser)
+    response = client.get(reverse("admin:otp_totp_totpdevice_qrcode", args=[device.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml"
+    svg = response.content.decode()
+    assert svg.lstrip().startswith(("<?xml", "<svg")) and "</svg>" in svg

@@ -222,13 +222,17 @@ RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_VIEW = "buatfilm.views.ratelimited"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# Lock the (username, client IP) pair: someone guessing from one address cannot lock a staff
+# member out from everywhere, and one office proxy does not lock out every staff member.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_CALLABLE = "supportdesk.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 # Only the admin login is watched; customers log in by magic link and have no password.
 AXES_ONLY_ADMIN_SITE = True
 # REMOTE_ADDR only unless a trusted proxy is configured (see docs/decisions.md).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
+# Axes asks the same function as the rate limits (django-ipware is not installed).
+AXES_CLIENT_IP_CALLABLE = "buatfilm.http.client_ip"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

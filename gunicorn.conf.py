@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from gunicorn.glogging import Logger
+from buatfilm.gunicorn_logging import RedactingLogger
 
 _own_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
 if _own_dir:
@@ -47,8 +47,9 @@ _settings_module = os.environ.get("DJANGO_SETTINGS_MODULE", "buatfilm.settings.p
 _default_format = "json" if _settings_module.endswith(".production") else "text"
 
 
-class JsonLogger(Logger):
-    """gunicorn's logger with every handler writing `buatfilm.logging.JsonFormatter` lines."""
+class JsonLogger(RedactingLogger):
+    """gunicorn's logger with every handler writing `buatfilm.logging.JsonFormatter` lines (and
+    secrets redacted, as in every gunicorn log line)."""
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
@@ -59,5 +60,7 @@ class JsonLogger(Logger):
                 handler.setFormatter(JsonFormatter())
 
 
+# Bearer secrets (`?key=`, `/login/<token>/`, secret headers) never reach gunicorn's logs.
+logger_class: type[RedactingLogger] = RedactingLogger
 if os.environ.get("LOG_FORMAT", _default_format) == "json":
     logger_class = JsonLogger

@@ -24,6 +24,8 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from buatfilm.redaction import redact
+
 _current_order_id: contextvars.ContextVar[str] = contextvars.ContextVar("order_id", default="-")
 _current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -86,13 +88,17 @@ _RECORD_ATTRIBUTES = frozenset(
 
 
 def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
+    """`extra=` values as JSON; strings (and reprs such as Django's `request`, which shows the
+    query string) go through `redact`."""
+    if isinstance(value, str):
+        return redact(value)
+    if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, list | tuple):
         return [_jsonable(item) for item in value]
     if isinstance(value, dict):
         return {str(key): _jsonable(item) for key, item in value.items()}
-    return str(value)
+    return redact(str(value))
 
 
 class JsonFormatter(logging.Formatter):
@@ -114,10 +120,10 @@ class JsonFormatter(logging.Formatter):
         for name, value in vars(record).items():
             if name not in _RECORD_ATTRIBUTES and not name.startswith("_"):
                 entry.setdefault(name, _jsonable(value))
-        if record.exc_info:
-            entry["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
-        elif record.exc_text:
+        if record.exc_text:  # already formatted (and redacted) by RedactSecretsFilter
             entry["exception"] = record.exc_text
+        elif record.exc_info:
+            entry["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
         if record.stack_info:
             entry["stack"] = record.stack_info
         return json.dumps(entry, ensure_ascii=False, default=str)
@@ -126,3 +132,20 @@ class JsonFormatter(logging.Formatter):
 def set_request_id(request_id: str) -> None:
     """For code that cannot wrap its work in `request_context` (Celery's prerun/postrun signals)."""
     _current_request_id.set(request_id)
+
+
+class RedactSecretsFilter(logging.Filter):
+    """Last line of defence against bearer secrets in log lines (`buatfilm.redaction`): the
+    order access key, magic-link tokens, signatures, secret headers. Django's own request
+    logging writes the path ("Not Found: /login/<token>/"); exception text is redacted too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True

@@ -112,3 +112,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def database_url() -> str:
+    """The URL of the database the test run uses (for subprocesses: web, worker, beat)."""
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def procfile_command(process: str, procfile: Path | None = None) -> str:
+    """The command line of `process` in the repository's Procfile."""
+    path = procfile or Path(__file__).resolve().parent.parent / "Procfile"
+    for line in path.read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == process:
+            return command.strip()
+    raise LookupError(f"no {process!r} process in {path}")

@@ -254,7 +254,10 @@ LOG_FORMAT = env("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"correlation": {"()": "buatfilm.logging.CorrelationIdFilter"}},
+    "filters": {
+        "correlation": {"()": "buatfilm.logging.CorrelationIdFilter"},
+        "redact": {"()": "buatfilm.logging.RedactSecretsFilter"},
+    },
     "formatters": {
         "structured": {
             "format": (
@@ -268,7 +271,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_FORMAT == "json" else "structured",
-            "filters": ["correlation"],
+            "filters": ["correlation", "redact"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench install install-dev clean
+.PHONY: run test lint bench bench-scale install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test: install-dev
 ## SQLite); non-zero exit only for a broken invariant or stack. BENCH_ARGS="--help": the knobs.
 bench: install-dev
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## make bench-scale: seeds PostgreSQL (DATABASE_URL's name + _scale) with years of history and
+## times the hot operations at 10k and 1M orders. BENCH_SCALE_ARGS="--help": the knobs.
+bench-scale: install-dev
+	$(BIN)/python -m bench.scale $(BENCH_SCALE_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

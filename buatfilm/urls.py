@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from buatfilm import views
 from supportdesk.metrics import metrics_view
@@ -8,6 +10,12 @@ from supportdesk.metrics import metrics_view
 urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
+    # Browsers ask for /favicon.ico whatever the <link rel="icon"> says.
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=static("img/favicon.svg"), permanent=True),
+        name="favicon",
+    ),
     # Before the admin's own patterns, which would take "support/" for an app label.
     path(f"{settings.ADMIN_URL}support/dashboard/", include("supportdesk.urls")),
     path(settings.ADMIN_URL, admin.site.urls),

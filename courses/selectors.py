@@ -44,6 +44,21 @@ def user_has_course_access(
     return course_access_entitlement(user=user, course=course, now=now) is not None
 
 
+def customer_owns_course(
+    *, email: str, course: Course, phone: str = "", now: datetime | None = None
+) -> bool:
+    """Whether the customer with this email already has ACTIVE access to `course` (the
+    owned-package rule at checkout). With `phone`, the paid order must also carry that
+    WhatsApp number: checkout only tells a browser "you already own this" when it proved both
+    contact details (or is logged in), so an email alone reveals nothing (docs/decisions.md)."""
+    entitlements = _active_entitlements(now=now or timezone.now()).filter(
+        user__username=email.strip().lower()[:150], course=course
+    )
+    if phone:
+        entitlements = entitlements.filter(order__customer_phone=phone)
+    return entitlements.exists()
+
+
 def user_lost_course_access(*, user: AbstractBaseUser | AnonymousUser, course: Course) -> bool:
     """Whether the user once had this course and the entitlement was revoked or suspended
     (the no-access page then says so instead of "buy it")."""

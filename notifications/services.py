@@ -62,7 +62,9 @@ def order_message_context(order: Order) -> dict[str, Any]:
     """What every customer template may use, as plain JSON values (frozen into the row)."""
     attempt = order.attempts.order_by("-sequence").first()
     payment: dict[str, Any] = {}
-    if attempt is not None:
+    if attempt is not None and attempt.status == "PENDING":
+        # Only a live attempt's number and link: a failed/expired one is dead (the status
+        # page offers a retry instead). "PENDING" = payments.models.AttemptStatus.PENDING.
         payment = {
             "midtrans_order_id": attempt.midtrans_order_id,
             "redirect_url": attempt.redirect_url,

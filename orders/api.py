@@ -208,3 +208,63 @@ class OrderDetailView(APIView):
         response = Response(summary)
         response["Cache-Control"] = "no-store"
         return response
+
+
+class RetryPaymentSerializer(serializers.Serializer[dict[str, Any]]):
+    payment_method = serializers.ChoiceField(
+        choices=PaymentMethod.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        error_messages={
+            "invalid_choice": "Metode pembayaran tidak dikenal. Pilihan: "
+            + ", ".join(PaymentMethod.values)
+            + "."
+        },
+    )
+
+
+def _customer_order(request: Request, order_id: str) -> Order | None:
+    access_key = request.headers.get(ORDER_KEY_HEADER) or request.query_params.get("key", "")
+    return selectors.order_for_customer(order_id=order_id, access_key=access_key)
+
+
+_NOT_FOUND = {"detail": "Pesanan tidak ditemukan."}
+
+
+class OrderPayView(APIView):
+    """`POST /api/orders/<order_id>/pay/` with the access key (`X-Order-Key`) and an optional
+    `{"payment_method": "other_qris"}`: a new payment attempt (retry with any method) when the
+    last one failed or expired. 201 with the order (payment.redirect_url = the new Snap page);
+    409 when no retry is possible (a live payment exists, or the order is closed); 503/502 when
+    Midtrans is unavailable/refused."""
+
+    def post(self, request: Request, order_id: str) -> Response:
+        order = _customer_order(request, order_id)
+        if order is None:
+            return Response(_NOT_FOUND, status=status.HTTP_404_NOT_FOUND)
+        serializer = RetryPaymentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            attempts.attempt_start(
+                order_id=order.order_id,
+                payment_method=serializer.validated_data["payment_method"],
+            )
+        except (
+            attempts.PaymentAlreadyStarted,
+            attempts.PaymentInProgress,
+            attempts.PaymentNotAllowed,
+        ) as exc:
+            return Response(
+                _order_created_body(order) | {"detail": exc.message},
+                status=status.HTTP_409_CONFLICT,
+            )
+        except (attempts.PaymentUnavailable, attempts.PaymentRejected) as exc:
+            unavailable = isinstance(exc, attempts.PaymentUnavailable)
+            return Response(
+                _order_created_body(order) | {"detail": exc.message, "retryable": unavailable},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE
+                if unavailable
+                else status.HTTP_502_BAD_GATEWAY,
+            )
+        return Response(_order_created_body(order), status=status.HTTP_201_CREATED)

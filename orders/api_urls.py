@@ -20,4 +20,11 @@ urlpatterns = [
         rate_limited(group="api.order_detail", rate=STATUS_API_RATE)(api.OrderDetailView.as_view()),
         name="order_detail",
     ),
+    path(
+        "orders/<str:order_id>/pay/",
+        rate_limited(group="api.order_pay", rate=CREATE_API_RATE, method="POST")(
+            api.OrderPayView.as_view()
+        ),
+        name="order_pay",
+    ),
 ]

@@ -3,15 +3,17 @@ order ids). Starting the Midtrans payment is `payments.attempts`' job."""
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from buatfilm.formatting import rupiah
 from buatfilm.logging import correlate
 from courses.models import Package
-from orders.models import Order, OrderStatus, PromoCode
+from orders.models import Order, OrderStatus, PaymentMethod, PromoCode
 from supportdesk.audit import SYSTEM_CHECKOUT, audit_record
 
 logger = logging.getLogger(__name__)
@@ -53,23 +55,66 @@ class PromoInvalid(CheckoutError):
     field = "promo_code"
 
 
+# The smallest `gross_amount` each method can be paid with. Midtrans' docs publish no per-
+# channel minimum for Snap; Indonesian bank VAs (and Mandiri bill) are commonly refused under
+# Rp 10.000 and e-wallets/QRIS accept from Rp 1 (see docs/decisions.md, issue 13, for the
+# sources). Retry may switch an order to any method, so the order total must be payable with
+# every method: `PAYABLE_MINIMUM` is the largest of these.
+METHOD_MINIMUM_AMOUNT: dict[str, int] = {
+    PaymentMethod.BCA_VA: 10_000,
+    PaymentMethod.BNI_VA: 10_000,
+    PaymentMethod.MANDIRI_BILL: 10_000,
+    PaymentMethod.GOPAY: 1,
+    PaymentMethod.SHOPEEPAY: 1,
+    PaymentMethod.DANA: 1,
+    PaymentMethod.QRIS: 1,
+}
+PAYABLE_MINIMUM = max(METHOD_MINIMUM_AMOUNT.values())
+
+
 def promo_discount(*, promo: PromoCode, base_amount: int) -> int:
     """Rupiah taken off `base_amount`: percent rounded half up to whole rupiah, or the fixed
-    value; never more than `base_amount - 1`, so an order always costs at least Rp 1 (Midtrans
-    refuses zero-amount transactions)."""
+    value; never so much that the total drops below `PAYABLE_MINIMUM` (a price already below
+    it gets no discount), so every method can still be used to pay."""
     if promo.kind == PromoCode.Kind.PERCENT:
         discount = (base_amount * promo.value + 50) // 100
     else:
         discount = promo.value
-    return max(0, min(discount, base_amount - 1))
+    return max(0, min(discount, base_amount - PAYABLE_MINIMUM))
 
 
-def _promo_reserve(*, code: str, package: Package, now: datetime) -> PromoCode:
-    """Lock the promo row, check that it applies, and count one use. Runs inside the order's
-    transaction, so a rolled-back order gives the use back.
+def promo_floor_problem(*, kind: str, value: int, prices: list[int]) -> str:
+    """Why the admin must refuse a promo that would bring one of `prices` below the payable
+    minimum ("" = fine). Checkout caps the discount anyway; this keeps staff from creating a
+    code that promises more than it can give."""
+    for price in sorted(set(prices)):
+        full = (price * value + 50) // 100 if kind == PromoCode.Kind.PERCENT else value
+        if price - full < PAYABLE_MINIMUM:
+            return (
+                f"Dengan promo ini total paket seharga {rupiah(price)} menjadi di bawah "
+                f"{rupiah(PAYABLE_MINIMUM)}, batas minimum pembayaran Midtrans untuk semua "
+                "metode. Kecilkan potongannya."
+            )
+    return ""
 
-    Raises `PromoInvalid` with the customer-facing reason."""
-    promo = PromoCode.objects.select_for_update().filter(code__iexact=code).first()
+
+@dataclass(frozen=True)
+class PriceQuote:
+    """What the checkout shows before ordering: `error` is the promo's customer-facing
+    problem ("" = the code applies, or no code was given)."""
+
+    base_amount: int
+    discount_amount: int
+    promo_code: str
+    error: str
+
+    @property
+    def total(self) -> int:
+        return self.base_amount - self.discount_amount
+
+
+def _promo_check(*, promo: PromoCode | None, package: Package, now: datetime) -> PromoCode:
+    """Raises `PromoInvalid` with the customer-facing reason when the promo does not apply."""
     if promo is None or not promo.is_active:
         raise PromoInvalid("Kode promo tidak ditemukan.")
     if promo.valid_from is not None and now < promo.valid_from:
@@ -80,6 +125,36 @@ def _promo_reserve(*, code: str, package: Package, now: datetime) -> PromoCode:
         raise PromoInvalid("Kuota kode promo sudah habis.")
     if promo.packages.exists() and not promo.packages.filter(pk=package.pk).exists():
         raise PromoInvalid("Kode promo tidak berlaku untuk paket ini.")
+    return promo
+
+
+def price_quote(*, package: Package, promo_code: str, now: datetime | None = None) -> PriceQuote:
+    """The price a customer would pay now, without reserving a promo use (a preview: the
+    order's own transaction re-checks and counts the use under the row lock)."""
+    code = promo_code.strip().upper()
+    if not code:
+        return PriceQuote(package.price, 0, "", "")
+    promo = PromoCode.objects.filter(code__iexact=code).first()
+    try:
+        _promo_check(promo=promo, package=package, now=now or timezone.now())
+    except PromoInvalid as exc:
+        return PriceQuote(package.price, 0, code, exc.message)
+    assert promo is not None
+    return PriceQuote(
+        package.price, promo_discount(promo=promo, base_amount=package.price), promo.code, ""
+    )
+
+
+def _promo_reserve(*, code: str, package: Package, now: datetime) -> PromoCode:
+    """Lock the promo row, check that it applies, and count one use. Runs inside the order's
+    transaction, so a rolled-back order gives the use back.
+
+    Raises `PromoInvalid` with the customer-facing reason."""
+    promo = _promo_check(
+        promo=PromoCode.objects.select_for_update().filter(code__iexact=code).first(),
+        package=package,
+        now=now,
+    )
     promo.used_count += 1
     promo.save(update_fields=["used_count"])
     return promo

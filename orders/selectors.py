@@ -9,8 +9,9 @@ from django.urls import reverse
 
 from buatfilm.formatting import mask_email, mask_phone, rupiah
 from courses.models import Package
-from orders.models import Order, OrderStatus
+from orders.models import Order, OrderStatus, PaymentMethod
 from payments.models import AttemptStatus, PaymentAttempt
+from payments.selectors import attempt_customer_details
 
 
 def packages_for_sale() -> QuerySet[Package]:
@@ -33,6 +34,16 @@ def order_for_customer(*, order_id: str, access_key: str) -> Order | None:
 def order_by_idempotency_key(*, idempotency_key: str) -> Order | None:
     """The order a form token / API Idempotency-Key already created, if any."""
     return Order.objects.filter(idempotency_key=idempotency_key).first()
+
+
+def order_resumable(*, order_id: str, now: datetime) -> Order | None:
+    """The order when it can still be paid (CREATED or PENDING_PAYMENT, not past
+    `expires_at`): what "lanjutkan pesanan sebelumnya" may offer."""
+    return Order.objects.filter(
+        order_id=order_id,
+        status__in=[OrderStatus.CREATED, OrderStatus.PENDING_PAYMENT],
+        expires_at__gt=now,
+    ).first()
 
 
 def order_latest_attempt(*, order: Order) -> PaymentAttempt | None:
@@ -64,10 +75,8 @@ def order_public_summary(*, order: Order, now: datetime) -> dict[str, Any]:
         "midtrans_order_id": attempt.midtrans_order_id if attempt else None,
         "status": attempt.status if attempt else None,
         "transaction_status": (attempt.transaction_status or None) if attempt else None,
-        "va_number": (attempt.va_number or None) if attempt else None,
-        "bank": (attempt.bank or None) if attempt else None,
-        "bill_key": (attempt.bill_key or None) if attempt else None,
-        "biller_code": (attempt.biller_code or None) if attempt else None,
+        # Only the live attempt's way to pay: a dead VA number / bill key is never shown.
+        **attempt_customer_details(attempt),
         "redirect_url": attempt.redirect_url if live and attempt and attempt.redirect_url else None,
     }
     paid = order.status == OrderStatus.PAID
@@ -88,6 +97,7 @@ def order_public_summary(*, order: Order, now: datetime) -> dict[str, Any]:
         "server_time": now.isoformat(),
         "seconds_left": max(0, int((order.expires_at - now).total_seconds())),
         "can_retry_payment": order_can_retry_payment(order=order, now=now),
+        "payment_methods": [{"code": code, "name": name} for code, name in PaymentMethod.choices],
         "payment": payment,
         "customer": {
             "email": mask_email(order.customer_email),

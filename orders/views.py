@@ -4,6 +4,7 @@ validate input with the form, call `orders.services` / `payments.attempts`, and 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,12 +14,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from buatfilm.http import client_ip_or_none, rate_limited, user_agent
 from courses import services as course_services
+from courses import selectors as course_selectors
 from courses.models import Package
 from notifications.services import order_status_url
 from orders import checkout as checkout_service
-from orders import selectors
-from orders.forms import CheckoutForm
-from orders.models import Order, OrderStatus
+from orders import selectors, validators
+from orders.forms import PAYMENT_METHOD_HELP, CheckoutForm
+from orders.models import Order, OrderStatus, PaymentMethod
 from payments import attempts
 from payments.models import AttemptStatus
 
@@ -74,14 +76,58 @@ def ttl_display(minutes: int) -> str:
 
 
 def _render_checkout(
-    request: HttpRequest, package: Package, form: CheckoutForm, status: int = 200
+    request: HttpRequest,
+    package: Package,
+    form: CheckoutForm,
+    status: int = 200,
+    quote: checkout_service.PriceQuote | None = None,
 ) -> HttpResponse:
+    if quote is None:
+        quote = checkout_service.price_quote(package=package, promo_code="")
+    if quote.error and form.is_bound and "promo_code" not in form.errors:
+        form.add_error("promo_code", quote.error)
     return render(
         request,
         "orders/checkout.html",
-        {"package": package, "form": form, "ttl": ttl_display(settings.ORDER_TTL_MINUTES)},
+        {
+            "package": package,
+            "form": form,
+            "quote": quote,
+            "ttl": ttl_display(settings.ORDER_TTL_MINUTES),
+        },
         status=status,
     )
+
+
+def _quote(package: Package, raw_promo: str) -> checkout_service.PriceQuote:
+    try:
+        promo = validators.normalize_promo_code(raw_promo)
+    except ValidationError as exc:
+        return checkout_service.PriceQuote(package.price, 0, "", exc.messages[0])
+    return checkout_service.price_quote(package=package, promo_code=promo)
+
+
+SESSION_PENDING_ORDERS = "checkout_pending_orders"
+# Preselected on a fresh checkout: the most used channel (any bank app can pay a QRIS, too,
+# but a VA is what most of our customers pick; decided in docs/decisions.md).
+DEFAULT_PAYMENT_METHOD = PaymentMethod.BCA_VA
+
+
+def _remember_order(request: HttpRequest, order: Order) -> None:
+    """This browser started `order`: a later checkout of the same package offers to resume it."""
+    pending = dict(request.session.get(SESSION_PENDING_ORDERS) or {})
+    pending[order.package_code] = order.order_id
+    request.session[SESSION_PENDING_ORDERS] = pending
+
+
+def _resumable_order(request: HttpRequest, package: Package, idempotency_key: str) -> Order | None:
+    order_id = (request.session.get(SESSION_PENDING_ORDERS) or {}).get(package.code)
+    if not isinstance(order_id, str):
+        return None
+    order = selectors.order_resumable(order_id=order_id, now=timezone.now())
+    if order is None or order.idempotency_key == idempotency_key:
+        return None  # the same submit again: the idempotency key returns that order anyway
+    return order
 
 
 @never_cache
@@ -90,11 +136,40 @@ def _render_checkout(
 def checkout(request: HttpRequest, package_code: str) -> HttpResponse:
     package = _package_or_404(package_code)
     if request.method != "POST":
-        return _render_checkout(request, package, CheckoutForm(initial=_prefill(request)))
+        raw_promo = request.GET.get("promo_code", "").replace("\x00", "")[:60]
+        initial = {"payment_method": DEFAULT_PAYMENT_METHOD} | _prefill(request)
+        form = CheckoutForm(initial=initial | ({"promo_code": raw_promo} if raw_promo else {}))
+        return _render_checkout(request, package, form, quote=_quote(package, raw_promo))
     form = CheckoutForm(request.POST)
-    if not form.is_valid():
-        return _render_checkout(request, package, form, status=400)
+    valid = form.is_valid()
+    quote = _quote(package, request.POST.get("promo_code", ""))
+    if "apply_promo" in request.POST:
+        # "Terapkan" without JavaScript: show the price, create nothing, keep what was typed
+        # (and complain about nothing but the promo code yet).
+        for name in list(form.errors):
+            if name != "promo_code":
+                del form.errors[name]
+        return _render_checkout(request, package, form, quote=quote)
+    if not valid:
+        return _render_checkout(request, package, form, status=400, quote=quote)
     data = form.cleaned_data
+    if owned := _owned_answer(request, package, data):
+        return owned
+    if "new_order" not in request.POST and (
+        previous := _resumable_order(request, package, form.idempotency_key)
+    ):
+        return render(
+            request,
+            "orders/resume.html",
+            {
+                "package": package,
+                "previous": previous,
+                "previous_url": order_status_url(previous),
+                "form": form,
+                "data": data,
+            },
+            status=409,
+        )
     try:
         order = checkout_service.checkout_create_order(
             package_code=package.code,
@@ -109,10 +184,33 @@ def checkout(request: HttpRequest, package_code: str) -> HttpResponse:
         )
     except checkout_service.PromoInvalid as exc:
         form.add_error("promo_code", exc.message)
-        return _render_checkout(request, package, form, status=400)
+        return _render_checkout(request, package, form, status=400, quote=quote)
     except checkout_service.PackageUnavailable as exc:
         raise Http404("package not for sale") from exc
+    _remember_order(request, order)
     return _start_payment(request, order)
+
+
+def _owned_answer(
+    request: HttpRequest, package: Package, data: dict[str, str]
+) -> HttpResponse | None:
+    """Never charge twice: a customer who already has ACTIVE access to the package's course is
+    sent to "Kursus saya" instead of paying. Only told when this browser proves it is them
+    (logged in as that email, or the email *and* WhatsApp number of the paid order), so a
+    stranger typing someone's email learns nothing (docs/decisions.md)."""
+    user = request.user
+    logged_in_as_owner = user.is_authenticated and user.get_username() == data["email"]
+    phone = "" if logged_in_as_owner else data["phone"]
+    if not course_selectors.customer_owns_course(
+        email=data["email"], course=package.course, phone=phone
+    ):
+        return None
+    return render(
+        request,
+        "orders/already_owned.html",
+        {"package": package, "logged_in": logged_in_as_owner},
+        status=409,
+    )
 
 
 @never_cache
@@ -124,13 +222,16 @@ def retry_payment(request: HttpRequest, order_id: str) -> HttpResponse:
     order = selectors.order_for_customer(order_id=order_id, access_key=request.POST.get("key", ""))
     if order is None:
         raise Http404
-    return _start_payment(request, order)
+    method = request.POST.get("payment_method", "")
+    if method and method not in PaymentMethod.values:
+        return HttpResponseSeeOther(order_status_url(order))
+    return _start_payment(request, order, payment_method=method)
 
 
-def _start_payment(request: HttpRequest, order: Order) -> HttpResponse:
+def _start_payment(request: HttpRequest, order: Order, payment_method: str = "") -> HttpResponse:
     """Start (or find) the Snap transaction and send the customer where they can pay."""
     try:
-        attempt = attempts.attempt_start(order_id=order.order_id)
+        attempt = attempts.attempt_start(order_id=order.order_id, payment_method=payment_method)
     except attempts.PaymentAlreadyStarted as exc:
         return HttpResponseSeeOther(exc.redirect_url)
     except (attempts.PaymentInProgress, attempts.PaymentNotAllowed):
@@ -189,6 +290,7 @@ def order_status(request: HttpRequest, order_id: str) -> HttpResponse:
             "polling": order.status == OrderStatus.PENDING_PAYMENT or in_flight,
             "last_attempt_failed": attempt is not None and attempt.status == AttemptStatus.FAILED,
             "failure_text": selectors.attempt_failure_text(attempt=attempt),
+            "retry_methods": retry_method_options(current=order.payment_method),
             "time_left_display": countdown_display(summary["seconds_left"]),
             "api_url": reverse("api:order_detail", kwargs={"order_id": order.order_id}),
             "reorder_url": f"{path}?from={order.order_id}&key={order.access_key}",
@@ -198,6 +300,19 @@ def order_status(request: HttpRequest, order_id: str) -> HttpResponse:
             "support_whatsapp_url": settings.SUPPORT_WHATSAPP_URL,
         },
     )
+
+
+def retry_method_options(*, current: str) -> list[dict[str, str | bool]]:
+    """Every offered method for the retry form, the order's current one preselected."""
+    return [
+        {
+            "value": code,
+            "label": label,
+            "help": PAYMENT_METHOD_HELP.get(PaymentMethod(code), ""),
+            "checked": code == current,
+        }
+        for code, label in PaymentMethod.choices
+    ]
 
 
 def countdown_display(seconds: int) -> str:

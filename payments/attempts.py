@@ -24,7 +24,7 @@ from django.utils import timezone
 from buatfilm.formatting import WIB
 from buatfilm.logging import correlate
 from notifications.services import order_status_url
-from orders.models import Order, OrderStatus
+from orders.models import Order, OrderStatus, PaymentMethod
 from orders.services import order_transition
 from payments.midtrans import MidtransRejected, MidtransUnavailable, get_gateway
 from payments.models import AttemptStatus, PaymentAttempt
@@ -144,8 +144,14 @@ def snap_transaction_params(
     }
 
 
-def attempt_start(*, order_id: str, now: datetime | None = None) -> PaymentAttempt:
+def attempt_start(
+    *, order_id: str, payment_method: str = "", now: datetime | None = None
+) -> PaymentAttempt:
     """Create the next payment attempt of an order and its Snap transaction.
+
+    `payment_method` (a `PaymentMethod` value) switches the order to another method for this
+    and later attempts (retry with any method); empty keeps the order's current one. Snap's
+    `enabled_payments` is exactly the attempt's method.
 
     Guarantees: at most one attempt of an order talks to Snap at a time (order row lock);
     the attempt is committed before Midtrans is called and no transaction is open during the
@@ -160,7 +166,9 @@ def attempt_start(*, order_id: str, now: datetime | None = None) -> PaymentAttem
     was recorded as FAILED: `PaymentUnavailable` (Midtrans unreachable, retryable) or
     `PaymentRejected` (Midtrans said 4xx)."""
     with correlate(order_id):
-        attempt = _attempt_create(order_id=order_id, now=now or timezone.now())
+        attempt = _attempt_create(
+            order_id=order_id, payment_method=payment_method, now=now or timezone.now()
+        )
         # Recompute "now" after the lock wait so the expiry start is when we call Snap.
         call_time = timezone.now() if now is None else now
         params = snap_transaction_params(order=attempt.order, attempt=attempt, now=call_time)
@@ -187,7 +195,9 @@ def attempt_start(*, order_id: str, now: datetime | None = None) -> PaymentAttem
 
 
 @transaction.atomic
-def _attempt_create(*, order_id: str, now: datetime) -> PaymentAttempt:
+def _attempt_create(*, order_id: str, payment_method: str, now: datetime) -> PaymentAttempt:
+    if payment_method and payment_method not in PaymentMethod.values:
+        raise ValueError(f"unknown payment method {payment_method!r}")
     order = Order.objects.select_for_update().get(order_id=order_id)
     if order.status not in PAYABLE_STATUSES:
         raise PaymentNotAllowed(MESSAGE_NOT_PAYABLE[OrderStatus(order.status)], order=order)
@@ -202,6 +212,10 @@ def _attempt_create(*, order_id: str, now: datetime) -> PaymentAttempt:
         if now - latest.created_at < IN_FLIGHT_GRACE:
             raise PaymentInProgress("Pembayaran sedang disiapkan. Tunggu sebentar.", order=order)
         _attempt_fail(attempt=latest, error="abandoned: no Snap answer was recorded")
+    if payment_method and payment_method != order.payment_method:
+        # The order shows and messages the method of its latest attempt.
+        order.payment_method = payment_method
+        order.save(update_fields=["payment_method", "updated_at"])
     sequence = (order.attempts.aggregate(last=Max("sequence"))["last"] or 0) + 1
     attempt = PaymentAttempt.objects.create(
         order=order,

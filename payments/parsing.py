@@ -38,6 +38,7 @@ DETAIL_FIELDS = (
     "bill_key",
     "biller_code",
     "actions",
+    "qr_string",
     "payment_code",
     "store",
     "issuer",

@@ -42,6 +42,40 @@ def attempt_is_live(attempt: PaymentAttempt) -> bool:
     return attempt.status == AttemptStatus.CREATED and not attempt.snap_error
 
 
+def attempt_customer_details(attempt: PaymentAttempt | None) -> dict[str, str | None]:
+    """How to pay the attempt (VA number, Mandiri bill key, QRIS string / QR image URL,
+    e-wallet deep link), only while the attempt is live (PENDING): a failed or expired
+    attempt's number is dead and must never be shown, sent or reminded. (Support still sees
+    every attempt's details in the admin.)"""
+    empty: dict[str, str | None] = {
+        "va_number": None,
+        "bank": None,
+        "bill_key": None,
+        "biller_code": None,
+        "qr_string": None,
+        "qr_url": None,
+        "deeplink_url": None,
+    }
+    if attempt is None or attempt.status != AttemptStatus.PENDING:
+        return empty
+    details = attempt.payment_details if isinstance(attempt.payment_details, dict) else {}
+    actions = {
+        str(action.get("name", "")): str(action.get("url", ""))
+        for action in details.get("actions") or []
+        if isinstance(action, dict)
+    }
+    qr_string = details.get("qr_string")
+    return {
+        "va_number": attempt.va_number or None,
+        "bank": attempt.bank or None,
+        "bill_key": attempt.bill_key or None,
+        "biller_code": attempt.biller_code or None,
+        "qr_string": str(qr_string)[:1000] if qr_string else None,
+        "qr_url": actions.get("generate-qr-code") or None,
+        "deeplink_url": actions.get("deeplink-redirect") or None,
+    }
+
+
 def order_has_other_live_attempt(*, order_id: str, exclude_attempt_id: int) -> bool:
     """Whether another attempt of the order can still be paid (so one attempt's cancel or
     expiry must not close the order)."""

@@ -1,11 +1,14 @@
 """Forms of the support desk's intermediate pages."""
 
 import re
+from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
 
+from courses.models import Package
 from notifications.models import NotificationOutbox
+from orders.checkout import promo_floor_problem
 from orders.models import PromoCode
 
 _PROMO_CODE = re.compile(r"[A-Z0-9_-]{2,40}")
@@ -56,6 +59,19 @@ class PromoCodeAdminForm(forms.ModelForm):
             "max_uses",
             "is_active",
         )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        kind, value = cleaned.get("kind"), cleaned.get("value")
+        if kind and value:
+            packages = cleaned.get("packages")
+            chosen = list(packages) if packages else list(Package.objects.all())
+            problem = promo_floor_problem(
+                kind=kind, value=int(value), prices=[package.price for package in chosen]
+            )
+            if problem:
+                self.add_error("value", problem)
+        return cleaned
 
     def clean_code(self) -> str:
         code = (self.cleaned_data.get("code") or "").strip().upper()

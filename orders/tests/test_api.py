@@ -243,6 +243,9 @@ def test_detail_of_a_pending_order(client, package):
         "bank": "bca",
         "bill_key": None,
         "biller_code": None,
+        "qr_string": None,
+        "qr_url": None,
+        "deeplink_url": None,
         "redirect_url": "http://sim.test/snap/v4/redirection/abc",
     }
     assert data["course_url"] is None

@@ -8,8 +8,17 @@ from django.utils import timezone
 from buatfilm.testing import run_concurrently
 from courses.tests.factories import PackageFactory
 from orders import checkout
-from orders.checkout import PackageUnavailable, PromoInvalid, checkout_create_order
-from orders.models import Order, OrderStatus, PromoCode
+from orders.checkout import (
+    METHOD_MINIMUM_AMOUNT,
+    PAYABLE_MINIMUM,
+    PackageUnavailable,
+    PromoInvalid,
+    checkout_create_order,
+    price_quote,
+    promo_discount,
+    promo_floor_problem,
+)
+from orders.models import Order, OrderStatus, PaymentMethod, PromoCode
 from supportdesk.models import AuditLog
 
 pytestmark = pytest.mark.django_db
@@ -140,11 +149,41 @@ def test_fixed_promo(package):
     assert (order.discount_amount, order.final_amount) == (50_000, 449_000)
 
 
-def test_a_discount_never_makes_the_order_free(package):
+def test_a_discount_never_goes_below_the_payable_minimum(package):
+    # Issue 13: not "Rp 1" any more, but the smallest amount every method can be paid with
+    # (a retry may switch to a bank VA, whose minimum is Rp 10.000).
     promo(code="GRATIS", kind=PromoCode.Kind.FIXED, value=1_000_000)
     promo(code="SERATUS", kind=PromoCode.Kind.PERCENT, value=100)
-    assert create(promo_code="GRATIS").final_amount == 1
-    assert create(promo_code="SERATUS").final_amount == 1
+    assert create(promo_code="GRATIS").final_amount == PAYABLE_MINIMUM == 10_000
+    assert create(promo_code="SERATUS").final_amount == PAYABLE_MINIMUM
+
+
+def test_the_minimum_amount_rule_per_method():
+    assert METHOD_MINIMUM_AMOUNT["bca_va"] == METHOD_MINIMUM_AMOUNT["echannel"] == 10_000
+    assert METHOD_MINIMUM_AMOUNT["other_qris"] == METHOD_MINIMUM_AMOUNT["gopay"] == 1
+    assert set(METHOD_MINIMUM_AMOUNT) == set(PaymentMethod.values)
+    cheap = PromoCode(kind=PromoCode.Kind.FIXED, value=5_000)
+    assert promo_discount(promo=cheap, base_amount=12_000) == 2_000
+    assert promo_discount(promo=cheap, base_amount=9_000) == 0
+    assert promo_discount(promo=cheap, base_amount=499_000) == 5_000
+    assert promo_floor_problem(kind="PERCENT", value=100, prices=[499_000])
+    assert promo_floor_problem(kind="FIXED", value=490_000, prices=[99_000, 499_000])
+    assert promo_floor_problem(kind="PERCENT", value=50, prices=[99_000, 499_000]) == ""
+
+
+def test_price_quote_previews_without_counting_a_use(package):
+    code = promo(code="HEMAT10", max_uses=5)
+    quote = price_quote(package=package, promo_code="hemat10")
+    assert (quote.base_amount, quote.discount_amount, quote.total, quote.error) == (
+        499_000,
+        49_900,
+        449_100,
+        "",
+    )
+    code.refresh_from_db()
+    assert code.used_count == 0
+    bad = price_quote(package=package, promo_code="NOPE")
+    assert bad.total == 499_000 and bad.error == "Kode promo tidak ditemukan."
 
 
 def test_promo_limited_to_packages(package):

@@ -154,9 +154,43 @@ def test_double_submit_with_the_same_token_creates_one_order(client, package, mi
     assert len(snap_requests(midtrans_sim)) == 1
 
 
-def test_a_new_form_is_a_new_order(client, package, midtrans_sim):
+def test_a_new_form_from_another_browser_is_a_new_order(client, package, midtrans_sim):
+    from django.test import Client
+
     client.post("/checkout/pro/", post_data(form_token(client)))
+    other = Client()
+    other.post("/checkout/pro/", post_data(form_token(other)))
+    assert Order.objects.count() == 2
+
+
+def test_same_browser_new_form_offers_to_resume_the_pending_order(client, package, midtrans_sim):
     client.post("/checkout/pro/", post_data(form_token(client)))
+    first = Order.objects.get()
+
+    response = client.post("/checkout/pro/", post_data(form_token(client), payment_method="gopay"))
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert Order.objects.count() == 1
+    assert "Lanjutkan pesanan sebelumnya" in html and "Buat pesanan baru" in html
+    assert f"/orders/{first.order_id}/?key={first.access_key}" in html
+    token = re.search(r'name="form_token" value="([^"]+)"', html).group(1)
+
+    # "Buat pesanan baru" re-posts what was typed, confirmed.
+    again = client.post(
+        "/checkout/pro/", post_data(token, payment_method="gopay") | {"new_order": "1"}
+    )
+    assert again.status_code == 303
+    assert Order.objects.count() == 2
+    assert Order.objects.exclude(pk=first.pk).get().payment_method == "gopay"
+
+
+def test_resume_is_not_offered_once_the_previous_order_is_closed(client, package, midtrans_sim):
+    from orders.tests.lifecycle import move
+
+    client.post("/checkout/pro/", post_data(form_token(client)))
+    move(Order.objects.get(), S.FAILED)
+    response = client.post("/checkout/pro/", post_data(form_token(client)))
+    assert response.status_code == 303
     assert Order.objects.count() == 2
 
 

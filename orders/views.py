@@ -13,8 +13,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from buatfilm.http import client_ip_or_none, rate_limited, user_agent
-from courses import services as course_services
 from courses import selectors as course_selectors
+from courses import services as course_services
 from courses.models import Package
 from notifications.services import order_status_url
 from orders import checkout as checkout_service

@@ -37,18 +37,22 @@ def _top_up(missing: int) -> int:
     """Resend existing automatic rows (new rows with `resend_of`, outside the one-per-order
     key) until `missing` more rows are due."""
     from notifications.models import NotificationOutbox
-    from notifications.services import outbox_resend
+    from orders.messages import order_message_resend, template_unavailable_reason
 
-    originals = list(
-        NotificationOutbox.objects.filter(resend_of__isnull=True, order__isnull=False)
-        .order_by("pk")
-        .values_list("pk", flat=True)[:missing]
-    )
+    # Only messages valid for their order now: the others would be refused (or CANCELLED).
+    originals = [
+        row.pk
+        for row in NotificationOutbox.objects.filter(resend_of__isnull=True, order__isnull=False)
+        .select_related("order")
+        .order_by("pk")[: missing * 4]
+        if row.order
+        and not template_unavailable_reason(template=row.template_name, order=row.order)
+    ][:missing]
     if not originals:
         return 0
     created = 0
     while created < missing:
-        outbox_resend(original_id=originals[created % len(originals)], actor="system:bench")
+        order_message_resend(original_id=originals[created % len(originals)], actor="system:bench")
         created += 1
     return created
 

@@ -17,6 +17,7 @@ class Template(models.TextChoices):
     PAYMENT_FAILED = "payment_failed", "Pembayaran gagal"
     ORDER_EXPIRED = "order_expired", "Pesanan kedaluwarsa"
     OPS_ALERT = "ops_alert", "Peringatan ops"
+    LOGIN_LINK = "login_link", "Link masuk"
 
 
 class OutboxStatus(models.TextChoices):
@@ -24,8 +25,10 @@ class OutboxStatus(models.TextChoices):
     SENDING = "SENDING", "Sedang dikirim"
     SENT = "SENT", "Terkirim"
     RETRYING = "RETRYING", "Akan dicoba lagi"
-    FAILED = "FAILED", "Gagal"
     DLQ = "DLQ", "Dead letter"
+    # Never sent: its reason was gone when a worker picked it up (e.g. a payment reminder for
+    # an order that is PAID by then), or it had no recipient to go to (`last_error` says which).
+    CANCELLED = "CANCELLED", "Dibatalkan (tidak relevan lagi)"
 
 
 class NotificationOutbox(models.Model):
@@ -47,6 +50,9 @@ class NotificationOutbox(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="resends"
     )
     requested_by = models.CharField(max_length=150, blank=True)
+    # The relevance rule, written by the code that queues the row: the order statuses in which
+    # this message still makes sense. Checked when a worker claims the row; empty = always.
+    valid_order_statuses = models.JSONField(default=list, blank=True)
 
     status = models.CharField(
         max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING

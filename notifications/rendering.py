@@ -43,11 +43,13 @@ def _tidy_text(text: str) -> str:
 
 
 def message_context(stored: dict[str, Any]) -> dict[str, Any]:
-    """The stored context plus values derived only from it (e.g. where "Bayar sekarang" goes)."""
+    """The stored context plus values derived only from it. "Bayar sekarang" goes to the status
+    page, which offers the live payment or a new one, never to a Snap page that may be dead by
+    the time the message is read (rows stored with a `redirect_url` included)."""
     context = dict(stored)
     payment = context.get("payment") or {}
     context["payment"] = payment
-    context["pay_url"] = payment.get("redirect_url") or context.get("status_url", "")
+    context["pay_url"] = context.get("status_url", "")
     return context
 
 

@@ -6,8 +6,12 @@ to a worker only after that transaction commits. Delivery is at-least-once:
 1. **Claim** (short transaction): due rows (PENDING/RETRYING whose `next_attempt_at` has come,
    or SENDING whose lease `locked_until` has expired) are locked with
    `select_for_update(skip_locked=True)` and marked SENDING with a lease, `locked_by` and
-   `attempt_count + 1`.
-2. **Send** outside any transaction, with timeouts, from the row's stored context.
+   `attempt_count + 1` (a claim is an attempt). A leased row whose lease expired with its
+   attempts used up goes to the DLQ with an ops alert instead (a message that kills its worker
+   cannot loop forever).
+2. **Send** outside any transaction, with timeouts, from the row's stored context — unless the
+   relevance rule fails: a row whose order is no longer in `valid_order_statuses` becomes
+   CANCELLED and is never sent.
 3. **Fenced write-back**: one `UPDATE … WHERE pk AND status=SENDING AND locked_by=me AND
    attempt_count=my attempt`. A worker whose lease was taken over writes nothing.
 
@@ -21,7 +25,7 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,7 +36,7 @@ from django.db.models import F, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from buatfilm.formatting import mask_email, mask_phone, rupiah, wib
+from buatfilm.formatting import mask_email, mask_phone
 from buatfilm.logging import correlate
 from notifications.errors import DeliveryError
 from notifications.mailer import send_email
@@ -40,88 +44,52 @@ from notifications.models import Channel, NotificationOutbox, OutboxStatus, Temp
 from notifications.rendering import UnknownTemplate, render_message
 from notifications.whatsapp import WhatsAppClient
 from orders.models import Order
+from supportdesk.audit import audit_record
 
 logger = logging.getLogger(__name__)
 
-CUSTOMER_CHANNELS = (Channel.EMAIL, Channel.WHATSAPP)
-
-
 # --- Creating rows -------------------------------------------------------------------------
+#
+# The outbox knows no domain: callers hand it the recipient, the template, the context the
+# template renders (frozen into the row) and the relevance rule (the order statuses the message
+# is valid in). Messages about orders are built in `orders.messages`.
 
 
 def _site_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def order_status_url(order: Order) -> str:
-    path = reverse("orders:status", kwargs={"order_id": order.order_id})
-    return f"{settings.SITE_URL}{path}?key={order.access_key}"
-
-
-def order_message_context(order: Order) -> dict[str, Any]:
-    """What every customer template may use, as plain JSON values (frozen into the row)."""
-    attempt = order.attempts.order_by("-sequence").first()
-    payment: dict[str, Any] = {}
-    if attempt is not None and attempt.status == "PENDING":
-        # Only a live attempt's number and link: a failed/expired one is dead (the status
-        # page offers a retry instead). "PENDING" = payments.models.AttemptStatus.PENDING.
-        payment = {
-            "midtrans_order_id": attempt.midtrans_order_id,
-            "redirect_url": attempt.redirect_url,
-            "payment_type": attempt.payment_type,
-            "va_number": attempt.va_number,
-            "bank": attempt.bank,
-            "bill_key": attempt.bill_key,
-            "biller_code": attempt.biller_code,
-        }
-    return {
-        "order_id": order.order_id,
-        "customer_name": order.customer_name,
-        "package_name": order.package_name,
-        "amount": order.final_amount,
-        "amount_display": rupiah(order.final_amount),
-        "payment_method": order.payment_method,
-        "payment_method_display": order.get_payment_method_display(),
-        "expires_at": order.expires_at.isoformat(),
-        "expires_at_display": wib(order.expires_at),
-        "status_url": order_status_url(order),
-        "new_order_url": _site_url(
-            reverse("orders:checkout", kwargs={"package_code": order.package_code})
-        ),
-        "login_page_url": _site_url(reverse("courses:login")),
-        "support_whatsapp_url": settings.SUPPORT_WHATSAPP_URL,
-        "payment": payment,
-    }
-
-
-def _recipient(order: Order, channel: str) -> str:
-    return order.customer_email if channel == Channel.EMAIL else order.customer_phone
-
-
-def outbox_enqueue_for_order(
+def outbox_enqueue(
     *,
-    order: Order,
-    template: Template,
-    extra_context: dict[str, Any] | None = None,
-    channels: Iterable[Channel] = CUSTOMER_CHANNELS,
-    channel_context: dict[str, dict[str, Any]] | None = None,
+    template: str,
+    recipients: Mapping[str, str],
+    context: dict[str, Any],
+    order: Order | None = None,
+    valid_order_statuses: Iterable[str] = (),
+    channel_context: Mapping[str, dict[str, Any]] | None = None,
+    status: str = OutboxStatus.PENDING,
+    last_error: str = "",
 ) -> list[NotificationOutbox]:
-    """Queue one automatic message per channel for an order. A message that already exists for
-    (order, channel, template) is left alone (the unique constraint decides, not a SELECT), so
-    calling this twice sends nothing twice. Must run inside the caller's transaction.
-    `channel_context` adds values for one channel only (each channel's own login link)."""
-    base_context = order_message_context(order) | (extra_context or {})
+    """Queue one message per (channel, recipient). For an order, a message that already exists
+    for (order, channel, template) is left alone (the unique constraint decides, not a SELECT),
+    so calling this twice sends nothing twice. `valid_order_statuses`: the row is CANCELLED, not
+    sent, if the order is in none of them when a worker claims it. A row created CANCELLED (with
+    `last_error` saying why) is recorded and never sent. `channel_context` adds values for one
+    channel only (e.g. each channel's own login link). Must run inside the caller's
+    transaction; new rows are handed to a worker after it commits."""
     created = []
-    for channel in channels:
-        context = base_context | (channel_context or {}).get(channel, {})
+    for channel, recipient in recipients.items():
         try:
             with transaction.atomic():  # savepoint: a duplicate must not poison the caller
                 row = NotificationOutbox.objects.create(
                     order=order,
                     channel=channel,
                     template_name=template,
-                    recipient=_recipient(order, channel),
-                    context=context,
+                    recipient=recipient,
+                    context=context | (channel_context or {}).get(channel, {}),
+                    valid_order_statuses=sorted(valid_order_statuses),
+                    status=status,
+                    last_error=last_error,
                     max_attempts=settings.OUTBOX_MAX_ATTEMPTS,
                 )
         except IntegrityError:
@@ -194,45 +162,38 @@ class ResendNotAllowed(ValueError):
 @transaction.atomic
 def outbox_resend(
     *,
-    original_id: int,
+    original: NotificationOutbox,
     actor: str,
     channel: str | None = None,
     ip_address: str | None = None,
+    recipient: str | None = None,
+    context_update: dict[str, Any] | None = None,
 ) -> NotificationOutbox:
     """Queue a manual copy of an outbox message (support's "resend").
 
-    Guarantees: a new PENDING row with `resend_of=original`, the same template and the original's
-    stored context (so the customer gets the same words), sent to the order's current address for
-    the chosen channel (default: the original's channel); a success message gets a fresh one-time
-    login link, because the original one may be used or expired. The automatic row and its
-    unique key are untouched. One `notification_resend` audit row names the actor. The new row is
-    dispatched after commit.
+    Guarantees: a new PENDING row with `resend_of=original`, the same template, relevance rule
+    and the original's stored context (plus `context_update`, e.g. a fresh login link), sent to
+    `recipient` on `channel` (defaults: the original's channel; the original's recipient on the
+    same channel, `OPS_EMAIL` for an ops alert). The automatic row and its unique key are
+    untouched. One `notification_resend` audit row names the actor. The new row is dispatched
+    after commit. Messages about an order go through `orders.messages.order_message_resend`,
+    which knows the order's current address and which templates are valid now.
 
-    Raises `NotificationOutbox.DoesNotExist`, or `ResendNotAllowed` for an unknown channel or an
-    ops alert sent to another channel."""
-    from courses.services import access_message_context
-    from supportdesk.audit import audit_record
-
-    original = NotificationOutbox.objects.select_related("order__package__course").get(
-        pk=original_id
-    )
+    Raises `ResendNotAllowed` for an unknown channel, an ops alert sent to another channel or
+    another channel without a recipient."""
     channel = channel or original.channel
     if channel not in Channel.values:
         raise ResendNotAllowed(f"Kanal tidak dikenal: {channel}")
-    context = dict(original.context)
+    context = dict(original.context) | (context_update or {})
     order = original.order
     if original.template_name == Template.OPS_ALERT:
         if channel != Channel.EMAIL:
             raise ResendNotAllowed("Peringatan ops hanya dikirim lewat email.")
         recipient = settings.OPS_EMAIL
-    elif order is not None:
-        recipient = _recipient(order, channel)
-        if original.template_name == Template.PAYMENT_SUCCESS_ACCESS:
-            context |= access_message_context(order=order, channel=channel)
-    elif channel == original.channel:
+    elif recipient is None:
+        if channel != original.channel:
+            raise ResendNotAllowed("Pesan ini hanya bisa dikirim ulang ke kanal yang sama.")
         recipient = original.recipient
-    else:
-        raise ResendNotAllowed("Pesan tanpa pesanan hanya bisa dikirim ulang ke kanal yang sama.")
 
     row = NotificationOutbox.objects.create(
         order=order,
@@ -240,11 +201,12 @@ def outbox_resend(
         template_name=original.template_name,
         recipient=recipient,
         context=context,
+        valid_order_statuses=original.valid_order_statuses,
         resend_of=original,
         requested_by=actor[:150],
         max_attempts=settings.OUTBOX_MAX_ATTEMPTS,
     )
-    order_id = order.order_id if order else str(context.get("order_id", ""))
+    order_id = original.order_id or str(context.get("order_id", ""))
     audit_record(
         actor=actor,
         action="notification_resend",
@@ -280,6 +242,7 @@ class Outcome:
     DLQ = "dlq"
     SKIPPED = "skipped"  # not due, already done, or another worker has it
     LOST = "lost"  # our lease was taken over: nothing written
+    CANCELLED = "cancelled"  # no longer relevant (its order moved on): never sent
 
 
 @dataclass(frozen=True)
@@ -303,11 +266,17 @@ def _due(now: datetime) -> Q:
     return waiting | lease_expired
 
 
+# A leased row whose lease expired with every attempt used: each of its workers died (or
+# stalled) before writing a result back. It goes to the DLQ instead of being claimed again, so
+# a message that kills its worker cannot loop forever.
+_EXHAUSTED = Q(status=OutboxStatus.SENDING, attempt_count__gte=F("max_attempts"))
+
+
 def _claim(
     *, limit: int, worker_id: str, now: datetime, outbox_id: int | None = None
 ) -> list[NotificationOutbox]:
     """Lease up to `limit` due rows to `worker_id`; returns them as claimed (the snapshot the
-    fenced write-back compares against)."""
+    fenced write-back compares against). Due rows whose attempts are used up go to the DLQ."""
     due = _due(now)
     lease = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
     claim_values = {
@@ -323,21 +292,67 @@ def _claim(
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
             # Locked rows are being claimed by someone else right now: skip, don't wait.
-            ids = list(
+            locked = list(
                 candidates.select_for_update(skip_locked=True)
                 .order_by("pk")
-                .values_list("pk", flat=True)[:limit]
+                .values_list("pk", "status", "attempt_count", "max_attempts")[:limit]
             )
-            NotificationOutbox.objects.filter(pk__in=ids).update(**claim_values)
+            exhausted = [
+                pk
+                for pk, status, attempts, maximum in locked
+                if status == OutboxStatus.SENDING and attempts >= maximum
+            ]
+            ids = [pk for pk, *_ in locked if pk not in exhausted]
+            if ids:
+                NotificationOutbox.objects.filter(pk__in=ids).update(**claim_values)
         else:
             # SQLite has no SKIP LOCKED (it serialises writers): claim row by row with a
             # conditional UPDATE, so a row taken meanwhile is simply not ours.
+            pks = list(candidates.order_by("pk").values_list("pk", flat=True)[:limit])
+            exhausted = list(
+                NotificationOutbox.objects.filter(due, _EXHAUSTED, pk__in=pks).values_list(
+                    "pk", flat=True
+                )
+            )
             ids = [
                 pk
-                for pk in candidates.order_by("pk").values_list("pk", flat=True)[:limit]
-                if NotificationOutbox.objects.filter(due, pk=pk).update(**claim_values)
+                for pk in pks
+                if pk not in exhausted
+                and NotificationOutbox.objects.filter(due, pk=pk).update(**claim_values)
             ]
+        if exhausted:
+            _dead_workers_to_dlq(exhausted, now=now)
+        if not ids:
+            return []
         return list(NotificationOutbox.objects.filter(pk__in=ids).order_by("pk"))
+
+
+def _dead_workers_to_dlq(outbox_ids: list[int], *, now: datetime) -> None:
+    """Rows leased `max_attempts` times whose workers never wrote a result back: DLQ + alert.
+    Runs in the claim's transaction, on rows it has locked."""
+    for row in NotificationOutbox.objects.filter(pk__in=outbox_ids, status=OutboxStatus.SENDING):
+        error_text = (
+            f"{row.attempt_count} percobaan, tidak satu pun mencatat hasil (worker mati atau "
+            f"macet lebih dari {settings.OUTBOX_LEASE_SECONDS} detik); pesan mungkin sudah "
+            "terkirim sebagian"
+        )
+        history = [
+            *row.error_history,
+            {"at": now.isoformat(), "attempt": row.attempt_count, "error": error_text},
+        ]
+        NotificationOutbox.objects.filter(pk=row.pk, status=OutboxStatus.SENDING).update(
+            status=OutboxStatus.DLQ,
+            next_attempt_at=None,
+            locked_until=None,
+            locked_by="",
+            last_error=error_text,
+            error_history=history,
+            updated_at=now,
+        )
+        with correlate(row.order_id or str(row.context.get("order_id", "")) or "-"):
+            logger.error("event=outbox_dlq reason=no_write_back %s", _log_fields(row))
+        if row.template_name != Template.OPS_ALERT:
+            _ops_alert_for_dlq(claimed=row, error_text=error_text, permanent=False)
 
 
 def outbox_claim_due(*, limit: int, worker_id: str, now: datetime | None = None) -> list[int]:
@@ -493,14 +508,39 @@ def _ops_alert_for_dlq(*, claimed: NotificationOutbox, error_text: str, permanen
     )
 
 
+def _cancel_irrelevant(
+    *, claimed: NotificationOutbox, order_status: str, now: datetime | None
+) -> str:
+    """The message's reason is gone (its order left the statuses it is valid in): CANCELLED,
+    never sent."""
+    reason = f"Tidak dikirim: order sudah {order_status}, pesan ini tidak relevan lagi"
+    updated = _fence(claimed).update(
+        status=OutboxStatus.CANCELLED,
+        next_attempt_at=None,
+        locked_until=None,
+        locked_by="",
+        last_error=reason,
+        updated_at=now or timezone.now(),
+    )
+    if not updated:
+        return Outcome.LOST
+    logger.info("event=outbox_cancelled order_status=%s %s", order_status, _log_fields(claimed))
+    return Outcome.CANCELLED
+
+
 def outbox_send_claimed(*, claimed: NotificationOutbox, now: datetime | None = None) -> str:
     """Send a row this worker claimed and write the result back (fenced). If the lease was
     already taken over, nothing is sent (`Outcome.LOST`). Returns an `Outcome` value."""
     order_id = claimed.order_id or str(claimed.context.get("order_id", "")) or "-"
     with correlate(order_id):
-        if not _fence(claimed).exists():
+        # One read checks our lease and the order's status now (the relevance rule).
+        still_ours = _fence(claimed).values_list("order__status", flat=True)[:1]
+        if not still_ours:
             logger.warning("event=outbox_lease_lost before send %s", _log_fields(claimed))
             return Outcome.LOST
+        order_status = still_ours[0]
+        if claimed.valid_order_statuses and order_status not in claimed.valid_order_statuses:
+            return _cancel_irrelevant(claimed=claimed, order_status=order_status or "", now=now)
         result = _send(claimed)
         outcome = outbox_write_back(claimed=claimed, result=result, now=now)
         fields = _log_fields(claimed)
@@ -552,7 +592,13 @@ def outbox_dispatch_due(
     (OUTBOX_CLAIM_BATCH), send each, repeat until nothing is due or `limit` rows were handled.
     Safe to run on several workers at once. Returns counts per outcome."""
     worker_id = worker_id or default_worker_id()
-    counts = {Outcome.SENT: 0, Outcome.RETRYING: 0, Outcome.DLQ: 0, Outcome.LOST: 0}
+    counts = {
+        Outcome.SENT: 0,
+        Outcome.RETRYING: 0,
+        Outcome.DLQ: 0,
+        Outcome.LOST: 0,
+        Outcome.CANCELLED: 0,
+    }
     handled = 0
     while handled < limit:
         batch = _claim(
@@ -567,10 +613,11 @@ def outbox_dispatch_due(
             counts[outcome] = counts.get(outcome, 0) + 1
         handled += len(batch)
     logger.info(
-        "event=outbox_dispatch_run sent=%s retrying=%s dlq=%s lost=%s",
+        "event=outbox_dispatch_run sent=%s retrying=%s dlq=%s lost=%s cancelled=%s",
         counts[Outcome.SENT],
         counts[Outcome.RETRYING],
         counts[Outcome.DLQ],
         counts[Outcome.LOST],
+        counts[Outcome.CANCELLED],
     )
     return counts

@@ -20,9 +20,9 @@ from rest_framework.views import APIView
 
 from buatfilm.http import client_ip_or_none, user_agent
 from courses.models import Package
-from notifications.services import order_status_url
 from orders import checkout, selectors, validators
 from orders.models import Order, PaymentMethod
+from orders.selectors import order_status_url
 from payments import attempts
 from payments.models import AttemptStatus
 

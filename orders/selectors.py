@@ -4,6 +4,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
 
@@ -12,6 +13,12 @@ from courses.models import Package
 from orders.models import Order, OrderStatus, PaymentMethod
 from payments.models import AttemptStatus, PaymentAttempt
 from payments.selectors import attempt_customer_details
+
+
+def order_status_url(order: Order) -> str:
+    """The customer's status page of an order (absolute, with its access key)."""
+    path = reverse("orders:status", kwargs={"order_id": order.order_id})
+    return f"{settings.SITE_URL}{path}?key={order.access_key}"
 
 
 def packages_for_sale() -> QuerySet[Package]:

@@ -18,9 +18,11 @@ from django.utils import timezone
 
 from buatfilm.logging import correlate
 from courses import services as course_services
-from notifications import services as notification_services
-from notifications.models import Template
+from notifications.models import NotificationOutbox, Template
+from notifications.services import ops_alert_enqueue
+from orders.messages import outbox_enqueue_for_order
 from orders.models import Order, OrderStatus
+from orders.signals import order_expired
 from payments.models import PaymentEvent
 from payments.selectors import event_confirms_payment, event_confirms_refund
 from supportdesk.audit import SYSTEM_SCHEDULER, audit_record
@@ -75,15 +77,17 @@ def _check_guard(
         raise TransitionGuardFailed("an order expires only at or after expires_at")
 
 
-def _enter_state(*, order: Order, from_status: str, actor: str, reason: str, now: datetime) -> None:
-    """Side effects of entering `order.status`; runs inside the transition's transaction."""
+def _enter_state(
+    *, order: Order, from_status: str, actor: str, reason: str, now: datetime, notify: bool
+) -> None:
+    """Side effects of entering `order.status`; runs inside the transition's transaction.
+    `notify=False` skips the customer message of this state (not access, not alerts)."""
     if order.status == S.PENDING_PAYMENT:
-        notification_services.outbox_enqueue_for_order(
-            order=order, template=Template.PAYMENT_INSTRUCTION
-        )
+        if notify:
+            outbox_enqueue_for_order(order=order, template=Template.PAYMENT_INSTRUCTION)
     elif order.status == S.PAID:
         course_services.entitlement_grant(order=order, actor=actor, now=now)
-        notification_services.outbox_enqueue_for_order(
+        outbox_enqueue_for_order(
             order=order,
             template=Template.PAYMENT_SUCCESS_ACCESS,
             channel_context=course_services.access_message_contexts(order=order),
@@ -98,7 +102,7 @@ def _enter_state(*, order: Order, from_status: str, actor: str, reason: str, now
                 new_value={"status": order.status},
                 correlation_id=order.order_id,
             )
-            notification_services.ops_alert_enqueue(
+            ops_alert_enqueue(
                 dedupe_key=f"late_payment:{order.order_id}",
                 subject=f"Pembayaran terlambat: {order.order_id}",
                 message=(
@@ -108,9 +112,9 @@ def _enter_state(*, order: Order, from_status: str, actor: str, reason: str, now
                 order=order,
             )
     elif order.status == S.EXPIRED:
-        notification_services.outbox_enqueue_for_order(order=order, template=Template.ORDER_EXPIRED)
+        outbox_enqueue_for_order(order=order, template=Template.ORDER_EXPIRED)
     elif order.status == S.FAILED and from_status == S.PENDING_PAYMENT:
-        notification_services.outbox_enqueue_for_order(
+        outbox_enqueue_for_order(
             order=order,
             template=Template.PAYMENT_FAILED,
             extra_context={"reason": reason},
@@ -137,6 +141,7 @@ def order_transition(
     payment_event: PaymentEvent | None = None,
     ip_address: str | None = None,
     now: datetime | None = None,
+    notify: bool = True,
 ) -> Transition:
     """Move an order to `to_status`: the one writer of `Order.status`.
 
@@ -150,8 +155,10 @@ def order_transition(
     """
     now = now or timezone.now()
     with correlate(order_id):
+        # Lock the order row only (`of`): the joined Package and Course rows are shared by
+        # every order, and locking them would serialise all transitions shop-wide.
         order = (
-            Order.objects.select_for_update()
+            Order.objects.select_for_update(of=("self",))
             .select_related("package__course")
             .get(order_id=order_id)
         )
@@ -183,7 +190,14 @@ def order_transition(
             correlation_id=order_id,
             ip_address=ip_address,
         )
-        _enter_state(order=order, from_status=from_status, actor=actor, reason=reason, now=now)
+        _enter_state(
+            order=order,
+            from_status=from_status,
+            actor=actor,
+            reason=reason,
+            now=now,
+            notify=notify,
+        )
         logger.info("order %s: %s -> %s by %s", order_id, from_status, to_status, actor)
     return Transition(order=order, from_status=from_status, to_status=to_status)
 
@@ -243,20 +257,23 @@ def orders_expire_due(
                     now=now,
                 )
                 if to_status == S.EXPIRED:
-                    transaction.on_commit(partial(_expire_at_midtrans_later, order_id))
+                    transaction.on_commit(partial(_announce_expired, order_id))
             done.append(order_id)
     return ExpiryRun(expired=expired, abandoned=abandoned)
 
 
-def _expire_at_midtrans_later(order_id: str) -> None:
-    from payments.tasks import expire_attempts_at_midtrans
-
-    try:
-        expire_attempts_at_midtrans.delay(order_id)
-    except Exception:
-        # Broker down: the order is EXPIRED either way; a late payment would still be caught by
-        # reconciliation (EXPIRED orders are reconciled for 48 h).
-        logger.exception("could not queue the Midtrans expire call")
+def _announce_expired(order_id: str) -> None:
+    # Payments listens (it asks Midtrans to expire the live transactions); orders does not
+    # know who. A failing receiver must not fail the expiry run: the order is EXPIRED either
+    # way, and reconciliation still catches a late payment (EXPIRED orders for 48 h).
+    for receiver, result in order_expired.send_robust(sender=Order, order_id=order_id):
+        if isinstance(result, Exception):
+            logger.error(
+                "order_expired receiver %s failed for %s",
+                getattr(receiver, "__qualname__", receiver),
+                order_id,
+                exc_info=result,
+            )
 
 
 REMINDER_QUIET_BEFORE_EXPIRY = timedelta(minutes=15)
@@ -270,8 +287,6 @@ def reminders_send_due(
     outbox's unique (order, channel, template) key decides, so a second run sends nothing and
     overlapping runs cannot double-send. None after PAID/EXPIRED: the status is re-checked
     under the row lock."""
-    from notifications.models import NotificationOutbox
-
     now = now or timezone.now()
     already_reminded = NotificationOutbox.objects.filter(
         order=OuterRef("pk"), template_name=Template.PAYMENT_REMINDER, resend_of=None
@@ -294,9 +309,7 @@ def reminders_send_due(
             order = _lock_if_still(order_id=order_id, status=S.PENDING_PAYMENT)
             if order is None:
                 continue
-            rows = notification_services.outbox_enqueue_for_order(
-                order=order, template=Template.PAYMENT_REMINDER
-            )
+            rows = outbox_enqueue_for_order(order=order, template=Template.PAYMENT_REMINDER)
         if rows:
             reminded.append(order_id)
     return reminded

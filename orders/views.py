@@ -16,11 +16,11 @@ from buatfilm.http import client_ip_or_none, rate_limited, user_agent
 from courses import selectors as course_selectors
 from courses import services as course_services
 from courses.models import Package
-from notifications.services import order_status_url
 from orders import checkout as checkout_service
 from orders import selectors, validators
 from orders.forms import PAYMENT_METHOD_HELP, CheckoutForm
 from orders.models import Order, OrderStatus, PaymentMethod
+from orders.selectors import order_status_url
 from payments import attempts
 from payments.models import AttemptStatus
 

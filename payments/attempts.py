@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from buatfilm.formatting import WIB
 from buatfilm.logging import correlate
-from notifications.services import order_status_url
 from orders.models import Order, OrderStatus, PaymentMethod
+from orders.selectors import order_status_url
 from orders.services import order_transition
 from payments.midtrans import MidtransRejected, MidtransUnavailable, get_gateway
 from payments.models import AttemptStatus, PaymentAttempt

@@ -221,7 +221,7 @@ class _Context:
     actor: str
     now: datetime
 
-    def transition(self, to_status: str, reason: str) -> str:
+    def transition(self, to_status: str, reason: str, *, notify: bool = True) -> str:
         result = order_transition(
             order_id=self.order.order_id,
             to_status=to_status,
@@ -229,6 +229,7 @@ class _Context:
             reason=reason,
             payment_event=self.event if to_status in (S.PAID, S.REFUNDED) else None,
             now=self.now,
+            notify=notify,
         )
         self.order = result.order
         return result.from_status
@@ -259,8 +260,9 @@ def _apply_paid(ctx: _Context) -> Outcome:
     )
     if ctx.order.status == S.CREATED:
         # Snap was created but checkout never recorded it (crash between the two): the
-        # transaction exists, so the order was in fact waiting for payment.
-        ctx.transition(S.PENDING_PAYMENT, "Transaksi Midtrans sudah dibuat")
+        # transaction exists, so the order was in fact waiting for payment. Paid already:
+        # no payment instructions next to the success message.
+        ctx.transition(S.PENDING_PAYMENT, "Transaksi Midtrans sudah dibuat", notify=False)
     from_status = ctx.transition(S.PAID, "Pembayaran terkonfirmasi Midtrans")
     return Outcome.PAID_LATE if from_status in (S.EXPIRED, S.FAILED) else Outcome.PAID
 

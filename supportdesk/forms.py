@@ -14,7 +14,7 @@ from orders.models import PromoCode
 _PROMO_CODE = re.compile(r"[A-Z0-9_-]{2,40}")
 
 
-def _candidate_label(row: NotificationOutbox) -> str:
+def candidate_label(row: NotificationOutbox) -> str:
     # Staff see the full recipient: checking the address is often the point of a resend.
     return (
         f"{row.get_template_name_display()} · {row.get_channel_display()} → {row.recipient} "
@@ -39,7 +39,7 @@ class ResendNotificationForm(forms.Form):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         field = self.fields["original"]
         assert isinstance(field, forms.TypedChoiceField)
-        field.choices = [(row.pk, _candidate_label(row)) for row in candidates]
+        field.choices = [(row.pk, candidate_label(row)) for row in candidates]
 
 
 class PromoCodeAdminForm(forms.ModelForm):

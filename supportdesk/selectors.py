@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from buatfilm.formatting import WIB
 from notifications.models import NotificationOutbox, OutboxStatus, Template
+from orders.messages import template_unavailable_reason
 from orders.models import Order, OrderStatus
 from supportdesk.models import AuditLog
 
@@ -21,7 +22,7 @@ BACKLOG_STATUSES = (
     OutboxStatus.PENDING,
     OutboxStatus.SENDING,
     OutboxStatus.RETRYING,
-    OutboxStatus.FAILED,
+    OutboxStatus.CANCELLED,
     OutboxStatus.DLQ,
 )
 
@@ -47,6 +48,21 @@ def order_resend_candidates(*, order_id: str) -> QuerySet[NotificationOutbox]:
         .exclude(template_name=Template.OPS_ALERT)
         .order_by("created_at", "id")
     )
+
+
+def order_resend_options(
+    *, order: Order
+) -> tuple[QuerySet[NotificationOutbox], list[tuple[NotificationOutbox, str]]]:
+    """What support may resend for an order now, and what not with the reason: only templates
+    valid for the order's current status are offered (no "pembayaran berhasil + akses" for a
+    REFUNDED order, no payment instructions for a PAID one)."""
+    candidates = order_resend_candidates(order_id=order.order_id)
+    unavailable = []
+    for row in candidates:
+        if reason := template_unavailable_reason(template=row.template_name, order=order):
+            unavailable.append((row, reason))
+    available = candidates.exclude(pk__in=[row.pk for row, _ in unavailable])
+    return available, unavailable
 
 
 def phone_search_variants(term: str) -> list[str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from notifications.models import NotificationOutbox
-from notifications.services import outbox_resend
+from orders.messages import order_message_resend
 from orders.models import Order
 from payments.models import PaymentEvent
 from payments.reconciliation import AttemptReconciliation, payment_reconcile_order
@@ -120,15 +120,16 @@ def support_resend_notification(
 ) -> NotificationOutbox:
     """Queue a copy of one automatic customer message, for a staff user.
 
-    Calls `notifications.services.outbox_resend`, which writes the new outbox row (pointing at
-    the original through `resend_of`) and its audit row with the user and IP; this function
-    adds no second row for the same fact.
+    Calls `orders.messages.order_message_resend`, which refuses a template not valid for the
+    order's status now and writes the new outbox row (pointing at the original through
+    `resend_of`) and its audit row with the user and IP; this function adds no second row for
+    the same fact.
 
     Raises `SupportPermissionDenied` (no `supportdesk.resend_notification`; nothing done) and
-    whatever `outbox_resend` raises for a row that cannot be resent."""
+    whatever `order_message_resend` raises for a row that cannot be resent."""
     if not user.has_perm(PERM_RESEND):
         raise SupportPermissionDenied(PERM_RESEND)
-    return outbox_resend(
+    return order_message_resend(
         original_id=original_id,
         actor=staff_actor(user.get_username()),
         channel=channel,

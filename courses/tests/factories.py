@@ -30,18 +30,3 @@ class LessonFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"pelajaran-{n}")
     title = factory.Sequence(lambda n: f"Pelajaran {n}")
     position = factory.Sequence(int)
-
-
-def paid_order(**order_kwargs):
-    """An order driven to PAID the only legal way (see `orders.tests.lifecycle`), which creates
-    its customer and ACTIVE entitlement. Lazy import: orders' factories import this module."""
-    from orders.tests.lifecycle import order_in
-
-    return order_in("PAID", **order_kwargs)
-
-
-def refunded_order(**order_kwargs):
-    """A PAID order refunded through the state machine (entitlement REVOKED)."""
-    from orders.tests.lifecycle import order_in
-
-    return order_in("REFUNDED", **order_kwargs)

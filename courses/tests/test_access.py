@@ -10,8 +10,9 @@ from django.utils import timezone
 from courses.models import Course, Entitlement
 from courses.selectors import user_course_cards, user_has_course_access
 from courses.services import customer_get_or_create
-from courses.tests.factories import CourseFactory, paid_order, refunded_order
+from courses.tests.factories import CourseFactory
 from orders.tests.factories import OrderFactory
+from orders.tests.lifecycle import paid_order, refunded_order
 
 pytestmark = pytest.mark.django_db
 

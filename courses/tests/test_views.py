@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from courses.models import Entitlement
 from courses.services import customer_get_or_create, magic_link_token
-from courses.tests.factories import LessonFactory, paid_order, refunded_order
+from courses.tests.factories import LessonFactory
+from orders.tests.lifecycle import paid_order, refunded_order
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()

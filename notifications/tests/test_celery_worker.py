@@ -16,8 +16,8 @@ from django.db import connection, transaction
 
 from conftest import redis_url
 from notifications.models import Channel, NotificationOutbox, OutboxStatus, Template
-from notifications.services import order_message_context, outbox_enqueue_for_order
 from notifications.tests.conftest import make_order
+from orders.messages import order_message_context, outbox_enqueue_for_order
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

@@ -7,11 +7,11 @@ from buatfilm.testing import run_concurrently
 from notifications.models import Channel, NotificationOutbox, OutboxStatus, Template
 from notifications.services import (
     Outcome,
-    order_message_context,
     outbox_deliver,
     outbox_dispatch_due,
 )
 from notifications.tests.conftest import make_order
+from orders.messages import order_message_context
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -21,13 +21,14 @@ from notifications.services import (
     outbox_claim_due,
     outbox_deliver,
     outbox_dispatch_due,
-    outbox_enqueue_for_order,
-    outbox_resend,
     outbox_send_claimed,
     outbox_write_back,
 )
 from notifications.tests.conftest import make_order
 from notifications.tests.test_senders import esp_error
+from orders.messages import order_message_resend as outbox_resend
+from orders.messages import outbox_enqueue_for_order
+from orders.models import OrderStatus
 from supportdesk.models import AuditLog
 
 pytestmark = pytest.mark.django_db
@@ -112,7 +113,13 @@ def test_gateway_5xx_then_success(order, gateway, settings):
         assert gateway.requests == 1
 
     with time_machine.travel(retrying.next_attempt_at, tick=False):
-        assert outbox_dispatch_due(limit=10) == {"sent": 1, "retrying": 0, "dlq": 0, "lost": 0}
+        assert outbox_dispatch_due(limit=10) == {
+            "sent": 1,
+            "retrying": 0,
+            "dlq": 0,
+            "lost": 0,
+            "cancelled": 0,
+        }
 
     sent = fresh(row)
     assert sent.status == OutboxStatus.SENT
@@ -401,7 +408,8 @@ def paid_success_rows(order):
     return {row.channel: row for row in rows}
 
 
-def test_resend_writes_a_new_audited_row_with_a_fresh_login_link(order, anymail_backend):
+def test_resend_writes_a_new_audited_row_with_a_fresh_login_link(anymail_backend):
+    order = make_order(status=OrderStatus.PAID, paid_at=T0)
     with time_machine.travel(T0, tick=False):
         original = paid_success_rows(order)[Channel.EMAIL]
         outbox_deliver(outbox_id=original.pk)
@@ -511,7 +519,7 @@ def test_command_prints_a_one_line_summary(order, gateway, anymail_backend):
     instruction_rows(order)
     out = StringIO()
     call_command("dispatch_outbox", stdout=out)
-    assert out.getvalue().strip() == "sent 2, retrying 0, dlq 0, lost 0"
+    assert out.getvalue().strip() == "sent 2, retrying 0, dlq 0, lost 0, cancelled 0"
 
 
 def test_command_exits_zero_on_dlq_unless_asked(order, gateway, anymail_backend):
@@ -520,7 +528,7 @@ def test_command_exits_zero_on_dlq_unless_asked(order, gateway, anymail_backend)
     out = StringIO()
     call_command("dispatch_outbox", stdout=out)
     # the DLQ row and the ops alert it raised (sent in the same run)
-    assert out.getvalue().strip() == "sent 1, retrying 0, dlq 1, lost 0"
+    assert out.getvalue().strip() == "sent 1, retrying 0, dlq 1, lost 0, cancelled 0"
 
     gateway.reject("+6289999999999")
     instruction_rows(make_order(customer_phone="+6289999999999"), channels=[Channel.WHATSAPP])

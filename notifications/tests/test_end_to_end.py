@@ -6,8 +6,9 @@ from django.core import mail
 
 from courses.services import access_message_contexts
 from notifications.models import Channel, NotificationOutbox, OutboxStatus, Template
-from notifications.services import outbox_deliver, outbox_dispatch_due, outbox_enqueue_for_order
+from notifications.services import outbox_deliver, outbox_dispatch_due
 from notifications.tests.conftest import make_order
+from orders.messages import outbox_enqueue_for_order
 from orders.models import OrderStatus
 from orders.services import IllegalTransition, order_transition
 from payments.tests.factories import PaymentEventFactory

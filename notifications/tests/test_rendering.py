@@ -7,8 +7,8 @@ import pytest
 from courses.services import access_message_context
 from notifications.models import Channel, Template
 from notifications.rendering import UnknownTemplate, render_message
-from notifications.services import order_message_context
 from notifications.tests.conftest import make_order
+from orders.messages import order_message_context
 from orders.models import PaymentMethod
 from payments.tests.factories import PaymentAttemptFactory
 
@@ -16,7 +16,8 @@ pytestmark = pytest.mark.django_db
 
 HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>")
 EXPIRY_WIB = "26 Nov 2026 14:05 WIB"
-CUSTOMER_TEMPLATES = [t for t in Template.values if t != Template.OPS_ALERT]
+# Messages about an order (the login link and ops alerts have their own tests).
+CUSTOMER_TEMPLATES = [t for t in Template.values if t not in (Template.OPS_ALERT, "login_link")]
 
 
 def context_for(order, template):
@@ -40,8 +41,8 @@ SHOWS_EXPIRY = {Template.PAYMENT_INSTRUCTION, Template.PAYMENT_REMINDER, Templat
 
 
 def link(context, key):
-    if key == "pay_url":
-        return context["payment"]["redirect_url"]
+    if key == "pay_url":  # "Bayar sekarang" goes to the status page, never to Snap
+        return context["status_url"]
     return context[key]
 
 
@@ -92,7 +93,22 @@ def test_whatsapp_is_plain_text_with_bold_order_facts_and_links(template):
     assert "\n\n\n" not in message.text
 
 
-def test_instruction_shows_the_virtual_account_and_pays_through_snap():
+@pytest.mark.parametrize("template", [Template.PAYMENT_INSTRUCTION, Template.PAYMENT_REMINDER])
+def test_pay_links_go_to_the_status_page_never_to_a_snap_page(template):
+    # A row queued before this rule carries the attempt's Snap URL in its stored context: the
+    # attempt may be dead by the time the customer reads it (the status page offers a retry).
+    order = make_order()
+    snap = "https://app.sandbox.midtrans.com/snap/v4/redirection/abc123"
+    context = order_message_context(order)
+    assert snap not in str(context)
+    stored_long_ago = context | {"payment": {**context["payment"], "redirect_url": snap}}
+    for channel in Channel.values:
+        message = render_message(template_name=template, channel=channel, context=stored_long_ago)
+        assert snap not in message.text + message.html
+        assert context["status_url"] in message.text
+
+
+def test_instruction_shows_the_virtual_account_and_pays_through_the_status_page():
     order = make_order()
     context = order_message_context(order)
     email = render_message(
@@ -105,10 +121,11 @@ def test_instruction_shows_the_virtual_account_and_pays_through_snap():
     assert "Nomor VA BCA: *12345678901*" in whatsapp.text
     assert "Virtual Account BCA" in email.text  # the method, in words
     assert "Bayar sekarang" in email.html
+    assert f"Bayar sekarang:\n{context['status_url']}" in email.text
     assert email.subject == f"Instruksi pembayaran pesanan {order.order_id} (Rp 499.000)"
 
 
-def test_mandiri_bill_shows_biller_and_bill_key_and_no_snap_link_falls_back_to_status_page():
+def test_mandiri_bill_shows_biller_and_bill_key():
     order = make_order(payment_method=PaymentMethod.MANDIRI_BILL)
     order.attempts.all().delete()
     PaymentAttemptFactory(

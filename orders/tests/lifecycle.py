@@ -56,3 +56,14 @@ def order_in(status: str, **factory_kwargs: Any) -> Order:
 def pay(order: Order) -> Order:
     """Pay an existing order with a verified settlement."""
     return move(order, S.PAID).order
+
+
+def paid_order(**order_kwargs: Any) -> Order:
+    """An order driven to PAID the only legal way, which creates its customer and ACTIVE
+    entitlement."""
+    return order_in("PAID", **order_kwargs)
+
+
+def refunded_order(**order_kwargs: Any) -> Order:
+    """A PAID order refunded through the state machine (entitlement REVOKED)."""
+    return order_in("REFUNDED", **order_kwargs)

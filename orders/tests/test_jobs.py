@@ -86,6 +86,37 @@ class TestExpireOrders:
         assert order.status_reason == "snap_never_created"
         assert not NotificationOutbox.objects.filter(order=order).exists()
 
+    def test_after_commit_payments_is_asked_to_expire_the_midtrans_transaction(
+        self, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        # Orders announces the expiry (orders.signals); payments, which owns Midtrans calls,
+        # queues its expire job. Orders imports nothing of payments' tasks.
+        from payments import receivers
+
+        queued = []
+        monkeypatch.setattr(receivers.expire_attempts_at_midtrans, "delay", queued.append)
+        order = pending_order(ttl_minutes=1, age_minutes=10)
+        with django_capture_on_commit_callbacks(execute=True):
+            orders_expire_due(now=NOW)
+            assert queued == []  # not before the expiry commits
+        assert queued == [order.order_id]
+
+    def test_a_broken_listener_does_not_break_the_expiry_run(
+        self, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        from payments import receivers
+
+        def broker_down(order_id):
+            raise ConnectionError("broker down")
+
+        monkeypatch.setattr(receivers.expire_attempts_at_midtrans, "delay", broker_down)
+        first = pending_order(ttl_minutes=1, age_minutes=10)
+        second = pending_order(ttl_minutes=1, age_minutes=10)
+        with django_capture_on_commit_callbacks(execute=True):
+            run = orders_expire_due(now=NOW)
+        assert sorted(run.expired) == sorted([first.order_id, second.order_id])
+        assert Order.objects.get(pk=second.pk).status == S.EXPIRED
+
     def test_command_prints_a_summary(self):
         pending_order(ttl_minutes=1, age_minutes=10)
         out = StringIO()

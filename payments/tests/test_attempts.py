@@ -12,8 +12,8 @@ from django.utils import timezone
 from buatfilm.formatting import WIB
 from buatfilm.testing import run_concurrently
 from notifications.models import NotificationOutbox, Template
-from notifications.services import order_status_url
 from orders.models import Order, OrderStatus
+from orders.selectors import order_status_url
 from orders.tests.factories import OrderFactory
 from orders.tests.lifecycle import order_in
 from payments.attempts import (

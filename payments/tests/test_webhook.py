@@ -145,6 +145,11 @@ def test_settlement_for_a_created_order_whose_checkout_crashed_still_pays(client
     assert status_changes_to(order, S.PENDING_PAYMENT) == 1
     assert status_changes_to(order, S.PAID) == 1
     assert Entitlement.objects.filter(order=order).count() == 1
+    # Paid already: the success messages, and no payment instructions next to them.
+    assert sorted(templates_of(order)) == [
+        (Template.PAYMENT_SUCCESS_ACCESS, Channel.EMAIL),
+        (Template.PAYMENT_SUCCESS_ACCESS, Channel.WHATSAPP),
+    ]
 
 
 def test_late_settlement_after_expired_pays_audits_and_alerts(client):

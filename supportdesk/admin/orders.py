@@ -28,7 +28,7 @@ from supportdesk.admin.base import (
     concrete_field_names,
     pretty_json,
 )
-from supportdesk.forms import PromoCodeAdminForm, ResendNotificationForm
+from supportdesk.forms import PromoCodeAdminForm, ResendNotificationForm, candidate_label
 from supportdesk.services import (
     PERM_RECONCILE,
     PERM_RESEND,
@@ -326,7 +326,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
         order = self._order_or_404(request, object_id)
         if not self.has_resend_permission(request):
             raise PermissionDenied
-        candidates = selectors.order_resend_candidates(order_id=order.order_id)
+        candidates, unavailable = selectors.order_resend_options(order=order)
         form = ResendNotificationForm(
             request.POST if request.method == "POST" else None, candidates=candidates
         )
@@ -357,6 +357,9 @@ class OrderAdmin(ReadOnlyModelAdmin):
             "order": order,
             "form": form,
             "has_candidates": bool(form.fields["original"].choices),  # type: ignore[attr-defined]
+            "unavailable": [
+                {"label": candidate_label(row), "reason": reason} for row, reason in unavailable
+            ],
             "change_url": self._change_url(order.order_id),
         }
         return TemplateResponse(request, "admin/orders/order/resend_form.html", context)

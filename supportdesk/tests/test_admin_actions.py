@@ -8,14 +8,18 @@ from django.urls import reverse
 
 from courses.models import Entitlement
 from notifications.models import Channel, NotificationOutbox, Template
-from notifications.services import ops_alert_enqueue
+from notifications.services import ResendNotAllowed, ops_alert_enqueue
 from orders.models import Order, OrderStatus
 from orders.tests.factories import OrderFactory
 from orders.tests.lifecycle import order_in
 from payments.attempts import attempt_start
 from payments.tests.factories import PaymentAttemptFactory
 from supportdesk.models import AuditLog
-from supportdesk.services import SupportPermissionDenied, support_reconcile_order
+from supportdesk.services import (
+    SupportPermissionDenied,
+    support_reconcile_order,
+    support_resend_notification,
+)
 
 pytestmark = pytest.mark.django_db
 S = OrderStatus
@@ -166,12 +170,38 @@ def test_resend_form_lists_the_orders_automatic_messages(client, support_user, p
     response = client.get(resend_url(paid_order))
     assert response.status_code == 200
     choices = dict(response.context["form"].fields["original"].choices)
-    automatic = NotificationOutbox.objects.filter(order=paid_order, resend_of__isnull=True).exclude(
-        template_name=Template.OPS_ALERT
+    success = NotificationOutbox.objects.filter(
+        order=paid_order, resend_of__isnull=True, template_name=Template.PAYMENT_SUCCESS_ACCESS
     )
-    assert set(choices) == set(automatic.values_list("pk", flat=True))
-    assert len(choices) == 4
-    assert "Pembayaran berhasil + akses · WhatsApp" in response.content.decode()
+    assert set(choices) == set(success.values_list("pk", flat=True))
+    assert len(choices) == 2
+    html = response.content.decode()
+    assert "Pembayaran berhasil + akses · WhatsApp" in html
+    # The instructions are listed as unavailable, with the reason.
+    unavailable = html.split('id="resend-unavailable"')[1]
+    assert "Instruksi pembayaran · Email" in unavailable
+    assert "hanya relevan saat order Menunggu pembayaran; order ini sekarang Lunas" in (unavailable)
+
+
+def test_resend_offers_no_success_message_for_a_refunded_order(client, support_user):
+    order = order_in(S.REFUNDED)
+    success = NotificationOutbox.objects.get(
+        order=order, channel=Channel.EMAIL, template_name=Template.PAYMENT_SUCCESS_ACCESS
+    )
+    client.force_login(support_user)
+    response = client.get(resend_url(order))
+    assert response.status_code == 200
+    assert dict(response.context["form"].fields["original"].choices) == {}
+    html = response.content.decode()
+    assert "Tidak ada pesan yang relevan" in html
+    assert "hanya relevan saat order Lunas; order ini sekarang Dikembalikan" in html
+    response = client.post(resend_url(order), {"original": success.pk})
+    assert response.status_code == 200
+    assert not NotificationOutbox.objects.filter(resend_of__isnull=False).exists()
+    # The changelist action and the service refuse it too, saying why.
+    with pytest.raises(ResendNotAllowed, match="hanya relevan saat order Lunas"):
+        support_resend_notification(original_id=success.pk, user=support_user, ip_address=None)
+    assert not AuditLog.objects.filter(action="notification_resend").exists()
 
 
 def test_resend_creates_a_new_row_pointing_at_the_original_and_audits(

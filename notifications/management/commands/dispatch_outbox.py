@@ -1,5 +1,6 @@
 """`manage.py dispatch_outbox`: deliver every due outbox row now (the same service as the Beat
-sweep). Prints one line, e.g. `sent 3, retrying 1, dlq 0, lost 0`.
+sweep). Prints one line, e.g. `sent 3, retrying 1, dlq 0, lost 0, cancelled 0`
+(cancelled: no longer relevant for their order, never sent).
 
 Exit status is 0 when the run completed, even if rows went to the DLQ: each DLQ row already
 raised an ops alert, and a failing exit would make a scheduler retry a run that did its job.
@@ -28,7 +29,7 @@ class Command(BaseCommand):
         counts = outbox_dispatch_due(limit=options["limit"], worker_id=options["worker_id"])
         self.stdout.write(
             f"sent {counts['sent']}, retrying {counts['retrying']}, dlq {counts['dlq']}, "
-            f"lost {counts['lost']}"
+            f"lost {counts['lost']}, cancelled {counts['cancelled']}"
         )
         if options["fail_on_dlq"] and counts["dlq"]:
             raise CommandError(f"{counts['dlq']} message(s) moved to the DLQ", returncode=1)

@@ -8,8 +8,8 @@ from django.test import Client
 
 from courses.models import LoginLink
 from courses.services import magic_link_consume, magic_link_token
-from courses.tests.factories import paid_order
 from notifications.models import Channel, NotificationOutbox, Template
+from orders.tests.lifecycle import paid_order
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()

@@ -9,8 +9,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from courses.services import customer_get_or_create
-from courses.tests.factories import paid_order
-from orders.tests.lifecycle import order_in
+from orders.tests.lifecycle import order_in, paid_order
 from supportdesk.models import AuditLog
 
 pytestmark = pytest.mark.django_db

@@ -84,7 +84,7 @@ def test_happy_path_sends_the_right_snap_body_and_moves_to_pending(midtrans_sim)
     assert f"/orders/{order.order_id}/" in finish and f"key={order.access_key}" in finish
 
 
-def test_entering_pending_queues_instructions_with_the_payment_link(midtrans_sim):
+def test_entering_pending_queues_instructions_with_the_status_page_link(midtrans_sim):
     order = created_order()
     attempt = attempt_start(order_id=order.order_id)
 
@@ -93,7 +93,9 @@ def test_entering_pending_queues_instructions_with_the_payment_link(midtrans_sim
     )
     assert rows.count() == 2
     for row in rows:
-        assert row.context["payment"]["redirect_url"] == attempt.redirect_url
+        # Pay links go to the status page (live payment or retry), never to the Snap page.
+        assert row.context["status_url"] == order_status_url(order)
+        assert attempt.redirect_url not in str(row.context)
         assert row.context["payment"]["midtrans_order_id"] == attempt.midtrans_order_id
 
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 
 from courses.tests.factories import PackageFactory
-from notifications.services import order_message_context
+from orders.messages import order_message_context
 from orders.models import OrderStatus
 from orders.tests.lifecycle import order_in
 from payments.models import AttemptStatus, PaymentAttempt

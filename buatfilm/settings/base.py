@@ -246,6 +246,15 @@ REST_FRAMEWORK = {
 # `GET /metrics` needs `Authorization: Bearer <METRICS_TOKEN>`; empty = open (development only:
 # production requires it).
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Error reports to Sentry or GlitchTip (buatfilm/sentry.py scrubs secrets and PII); empty = off.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+# Default: the settings module's name ("production", "local", ...).
+SENTRY_ENVIRONMENT = env(
+    "SENTRY_ENVIRONMENT",
+    default=env("DJANGO_SETTINGS_MODULE", default="production").rpartition(".")[2],
+)
+SENTRY_RELEASE = env("SENTRY_RELEASE", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 # "text" (key=value lines, the development default) or "json" (one object per line, the
@@ -328,3 +337,13 @@ MIDDLEWARE.insert(
 )
 STAFF_OTP_REQUIRED = env.bool("STAFF_OTP_REQUIRED", default=False)
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="BuatFilm")
+
+if SENTRY_DSN:
+    from buatfilm.sentry import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=SENTRY_RELEASE,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )

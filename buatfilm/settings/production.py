@@ -26,6 +26,11 @@ MIDTRANS_SIMULATOR_ENABLED = False
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="")
 OPS_EMAIL = env("OPS_EMAIL", default="")
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Hashed, compressed file names (`collectstatic` at build time): browsers may cache them forever.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 LOG_FORMAT = env("LOG_FORMAT", default="json")
 LOGGING["handlers"]["console"]["formatter"] = (  # type: ignore[index]
     "json" if LOG_FORMAT == "json" else "structured"

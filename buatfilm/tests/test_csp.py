@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from buatfilm.csp import midtrans_form_origins
-from buatfilm.tests.test_project import PRODUCTION_ENV, ROOT
+from buatfilm.testing import production_env
+from buatfilm.tests.test_project import ROOT
 
 # Emails and WhatsApp texts are not pages: mail clients need inline styles, CSP does not apply.
 MESSAGE_TEMPLATES = ("/email/", "notifications/templates/")
@@ -60,7 +61,7 @@ def test_the_policy_header_under_production_settings():
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", script],
         cwd=ROOT,
-        env={**PRODUCTION_ENV, "MIDTRANS_IS_PRODUCTION": "true"},
+        env=production_env(MIDTRANS_IS_PRODUCTION="true"),
         capture_output=True,
         text=True,
         timeout=120,

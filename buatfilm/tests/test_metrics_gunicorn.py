@@ -5,7 +5,6 @@ recycles them, so the requests are spread over at least four processes by constr
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from buatfilm.tests.test_beat_worker import database_url
+from buatfilm.testing import database_url, free_port
 from orders.models import Order, OrderStatus
 from payments.tests.factories import PaymentAttemptFactory
 from payments.tests.webhook_cases import WEBHOOK_URL, midtrans_body
@@ -26,12 +25,6 @@ ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "gunicorn-metrics-token-0123456789"
 WEBHOOKS = 12
 MAX_REQUESTS = 3
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -5,11 +5,12 @@ import json
 import subprocess
 import sys
 
-from buatfilm.tests.test_project import PRODUCTION_ENV, ROOT
+from buatfilm.testing import production_env
+from buatfilm.tests.test_project import ROOT
 
 
 def test_collectstatic_and_hashed_names_under_production_settings(tmp_path):
-    env = {**PRODUCTION_ENV, "STATIC_ROOT": str(tmp_path / "static")}
+    env = production_env(STATIC_ROOT=str(tmp_path / "static"))
     collect = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput"],
         cwd=ROOT,

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from buatfilm import views
@@ -13,7 +14,8 @@ urlpatterns = [
     # Browsers ask for /favicon.ico whatever the <link rel="icon"> says.
     path(
         "favicon.ico",
-        RedirectView.as_view(url=static("img/favicon.svg"), permanent=True),
+        # Lazy: the hashed name exists only once collectstatic has run (manifest storage).
+        RedirectView.as_view(url=lazy(static, str)("img/favicon.svg"), permanent=True),
         name="favicon",
     ),
     # Before the admin's own patterns, which would take "support/" for an app label.

@@ -6,14 +6,16 @@ from django.db.models import Q
 
 
 class Course(models.Model):
-    slug = models.SlugField(unique=True)
-    title = models.CharField(max_length=200)
-    tagline = models.CharField(max_length=300, blank=True)
-    description = models.TextField(blank=True)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    slug = models.SlugField(verbose_name="slug", unique=True)
+    title = models.CharField(verbose_name="judul", max_length=200)
+    tagline = models.CharField(verbose_name="tagline", max_length=300, blank=True)
+    description = models.TextField(verbose_name="deskripsi", blank=True)
+    is_active = models.BooleanField(verbose_name="aktif", default=True)
+    created_at = models.DateTimeField(verbose_name="dibuat", auto_now_add=True)
 
     class Meta:
+        verbose_name = "kursus"
+        verbose_name_plural = "kursus"
         ordering = ["title"]
 
     def __str__(self) -> str:
@@ -23,16 +25,22 @@ class Course(models.Model):
 class Package(models.Model):
     """A purchasable offer of a course. Orders snapshot its price; editing it never moves them."""
 
-    code = models.SlugField(max_length=40, unique=True)
-    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="packages")
-    name = models.CharField(max_length=120)
-    description = models.TextField(blank=True)
-    features = models.JSONField(default=list, blank=True)
-    price = models.PositiveIntegerField(help_text="Harga dalam rupiah (bilangan bulat).")
-    is_active = models.BooleanField(default=True)
-    sort_order = models.PositiveSmallIntegerField(default=0)
+    code = models.SlugField(verbose_name="kode", max_length=40, unique=True)
+    course = models.ForeignKey(
+        Course, verbose_name="kursus", on_delete=models.PROTECT, related_name="packages"
+    )
+    name = models.CharField(verbose_name="nama", max_length=120)
+    description = models.TextField(verbose_name="deskripsi", blank=True)
+    features = models.JSONField(verbose_name="fitur", default=list, blank=True)
+    price = models.PositiveIntegerField(
+        verbose_name="harga", help_text="Harga dalam rupiah (bilangan bulat)."
+    )
+    is_active = models.BooleanField(verbose_name="aktif", default=True)
+    sort_order = models.PositiveSmallIntegerField(verbose_name="urutan", default=0)
 
     class Meta:
+        verbose_name = "paket"
+        verbose_name_plural = "paket"
         ordering = ["sort_order", "price"]
         constraints = [
             models.CheckConstraint(condition=Q(price__gt=0), name="package_price_positive"),
@@ -43,15 +51,19 @@ class Package(models.Model):
 
 
 class Lesson(models.Model):
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="lessons")
-    slug = models.SlugField()
-    title = models.CharField(max_length=200)
-    summary = models.CharField(max_length=300, blank=True)
-    body = models.TextField(blank=True)
-    video_url = models.URLField(blank=True)
-    position = models.PositiveSmallIntegerField(default=0)
+    course = models.ForeignKey(
+        Course, verbose_name="kursus", on_delete=models.CASCADE, related_name="lessons"
+    )
+    slug = models.SlugField(verbose_name="slug")
+    title = models.CharField(verbose_name="judul", max_length=200)
+    summary = models.CharField(verbose_name="ringkasan", max_length=300, blank=True)
+    body = models.TextField(verbose_name="isi", blank=True)
+    video_url = models.URLField(verbose_name="URL video", blank=True)
+    position = models.PositiveSmallIntegerField(verbose_name="urutan", default=0)
 
     class Meta:
+        verbose_name = "pelajaran"
+        verbose_name_plural = "pelajaran"
         ordering = ["course", "position"]
         constraints = [
             models.UniqueConstraint(fields=["course", "slug"], name="lesson_unique_slug"),
@@ -70,19 +82,33 @@ class Entitlement(models.Model):
         REVOKED = "REVOKED", "Dicabut"
 
     order = models.OneToOneField(
-        "orders.Order", on_delete=models.PROTECT, related_name="entitlement"
+        "orders.Order",
+        on_delete=models.PROTECT,
+        related_name="entitlement",
+        verbose_name="order",
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="entitlements"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="entitlements",
+        verbose_name="pengguna",
     )
-    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="entitlements")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
-    granted_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True, help_text="Kosong = seumur hidup.")
-    last_accessed_at = models.DateTimeField(null=True, blank=True)
+    course = models.ForeignKey(
+        Course, verbose_name="kursus", on_delete=models.PROTECT, related_name="entitlements"
+    )
+    status = models.CharField(
+        verbose_name="status", max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
+    granted_at = models.DateTimeField(verbose_name="diberikan")
+    revoked_at = models.DateTimeField(verbose_name="dicabut", null=True, blank=True)
+    expires_at = models.DateTimeField(
+        verbose_name="berakhir", null=True, blank=True, help_text="Kosong = seumur hidup."
+    )
+    last_accessed_at = models.DateTimeField(verbose_name="terakhir dibuka", null=True, blank=True)
 
     class Meta:
+        verbose_name = "akses kursus"
+        verbose_name_plural = "akses kursus"
         ordering = ["-granted_at"]
         constraints = [
             models.CheckConstraint(

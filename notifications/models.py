@@ -34,43 +34,62 @@ class OutboxStatus(models.TextChoices):
 class NotificationOutbox(models.Model):
     order = models.ForeignKey(
         "orders.Order",
+        verbose_name="order",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="notifications",
     )
-    channel = models.CharField(max_length=16, choices=Channel.choices)
-    template_name = models.CharField(max_length=40, choices=Template.choices)
-    recipient = models.CharField(max_length=254)
-    # Everything the template needs, frozen at creation so a retry sends the same content.
-    context = models.JSONField(default=dict)
-    # Ops alerts are not one-per-order: they are deduplicated by their own key.
-    dedupe_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
-    resend_of = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="resends"
+    channel = models.CharField(verbose_name="kanal", max_length=16, choices=Channel.choices)
+    template_name = models.CharField(
+        verbose_name="template", max_length=40, choices=Template.choices
     )
-    requested_by = models.CharField(max_length=150, blank=True)
+    recipient = models.CharField(verbose_name="penerima", max_length=254)
+    # Everything the template needs, frozen at creation so a retry sends the same content.
+    context = models.JSONField(verbose_name="isi template", default=dict)
+    # Ops alerts are not one-per-order: they are deduplicated by their own key.
+    dedupe_key = models.CharField(
+        verbose_name="kunci dedupe", max_length=200, unique=True, null=True, blank=True
+    )
+    resend_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="resends",
+        verbose_name="kirim ulang dari",
+    )
+    requested_by = models.CharField(verbose_name="diminta oleh", max_length=150, blank=True)
     # The relevance rule, written by the code that queues the row: the order statuses in which
     # this message still makes sense. Checked when a worker claims the row; empty = always.
-    valid_order_statuses = models.JSONField(default=list, blank=True)
+    valid_order_statuses = models.JSONField(
+        verbose_name="relevan untuk status order", default=list, blank=True
+    )
 
     status = models.CharField(
-        max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+        verbose_name="status",
+        max_length=16,
+        choices=OutboxStatus.choices,
+        default=OutboxStatus.PENDING,
     )
-    attempt_count = models.PositiveSmallIntegerField(default=0)
-    max_attempts = models.PositiveSmallIntegerField(default=5)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    locked_by = models.CharField(max_length=100, blank=True)
-    provider_message_id = models.CharField(max_length=255, blank=True)
-    last_error = models.TextField(blank=True)
-    error_history = models.JSONField(default=list, blank=True)
+    attempt_count = models.PositiveSmallIntegerField(verbose_name="jumlah percobaan", default=0)
+    max_attempts = models.PositiveSmallIntegerField(verbose_name="batas percobaan", default=5)
+    next_attempt_at = models.DateTimeField(verbose_name="percobaan berikut", null=True, blank=True)
+    locked_until = models.DateTimeField(verbose_name="dikunci sampai", null=True, blank=True)
+    locked_by = models.CharField(verbose_name="dikunci oleh", max_length=100, blank=True)
+    provider_message_id = models.CharField(
+        verbose_name="id pesan penyedia", max_length=255, blank=True
+    )
+    last_error = models.TextField(verbose_name="error terakhir", blank=True)
+    error_history = models.JSONField(verbose_name="riwayat error", default=list, blank=True)
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(verbose_name="dibuat", auto_now_add=True)
+    updated_at = models.DateTimeField(verbose_name="diubah", auto_now=True)
+    sent_at = models.DateTimeField(verbose_name="terkirim", null=True, blank=True)
 
     class Meta:
+        verbose_name = "pesan keluar (outbox)"
+        verbose_name_plural = "pesan keluar (outbox)"
         ordering = ["-created_at"]
         constraints = [
             # One automatic message per (order, channel, template); resends point at the

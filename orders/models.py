@@ -37,20 +37,31 @@ class PromoCode(models.Model):
         PERCENT = "PERCENT", "Persen"
         FIXED = "FIXED", "Potongan tetap (Rp)"
 
-    code = models.CharField(max_length=40, unique=True, help_text="Disimpan dalam huruf besar.")
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    value = models.PositiveIntegerField(help_text="Persen (1-100) atau rupiah.")
-    packages = models.ManyToManyField(
-        "courses.Package", blank=True, help_text="Kosong = berlaku untuk semua paket."
+    code = models.CharField(
+        verbose_name="kode", max_length=40, unique=True, help_text="Disimpan dalam huruf besar."
     )
-    valid_from = models.DateTimeField(null=True, blank=True)
-    valid_until = models.DateTimeField(null=True, blank=True)
-    max_uses = models.PositiveIntegerField(null=True, blank=True, help_text="Kosong = tanpa batas.")
-    used_count = models.PositiveIntegerField(default=0)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(verbose_name="jenis", max_length=8, choices=Kind.choices)
+    value = models.PositiveIntegerField(
+        verbose_name="nilai", help_text="Persen (1-100) atau rupiah."
+    )
+    packages = models.ManyToManyField(
+        "courses.Package",
+        blank=True,
+        help_text="Kosong = berlaku untuk semua paket.",
+        verbose_name="paket",
+    )
+    valid_from = models.DateTimeField(verbose_name="berlaku mulai", null=True, blank=True)
+    valid_until = models.DateTimeField(verbose_name="berlaku sampai", null=True, blank=True)
+    max_uses = models.PositiveIntegerField(
+        verbose_name="batas pemakaian", null=True, blank=True, help_text="Kosong = tanpa batas."
+    )
+    used_count = models.PositiveIntegerField(verbose_name="sudah dipakai", default=0)
+    is_active = models.BooleanField(verbose_name="aktif", default=True)
+    created_at = models.DateTimeField(verbose_name="dibuat", auto_now_add=True)
 
     class Meta:
+        verbose_name = "kode promo"
+        verbose_name_plural = "kode promo"
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(condition=Q(value__gt=0), name="promo_value_positive"),
@@ -68,46 +79,66 @@ class PromoCode(models.Model):
 
 
 class Order(models.Model):
-    order_id = models.CharField(max_length=32, primary_key=True)
-    access_key = models.CharField(max_length=64, unique=True, default=new_access_key)
-
-    package = models.ForeignKey("courses.Package", on_delete=models.PROTECT, related_name="orders")
-    # Snapshots: what the customer saw and agreed to pay, whatever happens to the package later.
-    package_code = models.CharField(max_length=40)
-    package_name = models.CharField(max_length=120)
-    base_amount = models.PositiveIntegerField()
-    promo_code = models.ForeignKey(
-        PromoCode, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+    order_id = models.CharField(verbose_name="order id", max_length=32, primary_key=True)
+    access_key = models.CharField(
+        verbose_name="kunci akses", max_length=64, unique=True, default=new_access_key
     )
-    discount_code = models.CharField(max_length=40, blank=True)
-    discount_amount = models.PositiveIntegerField(default=0)
-    final_amount = models.PositiveIntegerField()
-    currency = models.CharField(max_length=3, default="IDR")
-    payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices)
 
-    customer_name = models.CharField(max_length=100)
-    customer_email = models.EmailField(max_length=254)
-    customer_phone = models.CharField(max_length=20, help_text="E.164, mis. +628123456789")
+    package = models.ForeignKey(
+        "courses.Package", verbose_name="paket", on_delete=models.PROTECT, related_name="orders"
+    )
+    # Snapshots: what the customer saw and agreed to pay, whatever happens to the package later.
+    package_code = models.CharField(verbose_name="kode paket", max_length=40)
+    package_name = models.CharField(verbose_name="nama paket", max_length=120)
+    base_amount = models.PositiveIntegerField(verbose_name="harga paket")
+    promo_code = models.ForeignKey(
+        PromoCode,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name="kode promo",
+    )
+    discount_code = models.CharField(verbose_name="kode diskon", max_length=40, blank=True)
+    discount_amount = models.PositiveIntegerField(verbose_name="diskon", default=0)
+    final_amount = models.PositiveIntegerField(verbose_name="total")
+    currency = models.CharField(verbose_name="mata uang", max_length=3, default="IDR")
+    payment_method = models.CharField(
+        verbose_name="metode bayar", max_length=16, choices=PaymentMethod.choices
+    )
+
+    customer_name = models.CharField(verbose_name="nama pelanggan", max_length=100)
+    customer_email = models.EmailField(verbose_name="email pelanggan", max_length=254)
+    customer_phone = models.CharField(
+        verbose_name="HP pelanggan", max_length=20, help_text="E.164, mis. +628123456789"
+    )
 
     status = models.CharField(
-        max_length=16, choices=OrderStatus.choices, default=OrderStatus.CREATED
+        verbose_name="status",
+        max_length=16,
+        choices=OrderStatus.choices,
+        default=OrderStatus.CREATED,
     )
-    status_reason = models.CharField(max_length=255, blank=True)
+    status_reason = models.CharField(verbose_name="alasan status", max_length=255, blank=True)
     # One-time form token or API Idempotency-Key: a repeated submit returns the first order.
-    idempotency_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    idempotency_key = models.CharField(
+        verbose_name="kunci idempotensi", max_length=120, unique=True, null=True, blank=True
+    )
 
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(verbose_name="alamat IP", null=True, blank=True)
+    user_agent = models.CharField(verbose_name="user agent", max_length=300, blank=True)
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    expires_at = models.DateTimeField()
-    paid_at = models.DateTimeField(null=True, blank=True)
-    failed_at = models.DateTimeField(null=True, blank=True)
-    expired_at = models.DateTimeField(null=True, blank=True)
-    refunded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(verbose_name="dibuat", auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(verbose_name="diubah", auto_now=True)
+    expires_at = models.DateTimeField(verbose_name="batas bayar")
+    paid_at = models.DateTimeField(verbose_name="lunas", null=True, blank=True)
+    failed_at = models.DateTimeField(verbose_name="gagal", null=True, blank=True)
+    expired_at = models.DateTimeField(verbose_name="kedaluwarsa", null=True, blank=True)
+    refunded_at = models.DateTimeField(verbose_name="dikembalikan", null=True, blank=True)
 
     class Meta:
+        verbose_name = "order"
+        verbose_name_plural = "order"
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(

@@ -18,20 +18,26 @@ class AuditLogQuerySet(models.QuerySet["AuditLog"]):
 
 
 class AuditLog(models.Model):
-    actor = models.CharField(max_length=150, help_text="system:…, staff:<username>, customer")
-    action = models.CharField(max_length=64, db_index=True)
-    entity_type = models.CharField(max_length=32)
-    entity_id = models.CharField(max_length=64)
-    old_value = models.JSONField(null=True, blank=True)
-    new_value = models.JSONField(null=True, blank=True)
-    correlation_id = models.CharField(max_length=64, blank=True, db_index=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.CharField(
+        verbose_name="pelaku", max_length=150, help_text="system:…, staff:<username>, customer"
+    )
+    action = models.CharField(verbose_name="aksi", max_length=64, db_index=True)
+    entity_type = models.CharField(verbose_name="jenis entitas", max_length=32)
+    entity_id = models.CharField(verbose_name="id entitas", max_length=64)
+    old_value = models.JSONField(verbose_name="nilai lama", null=True, blank=True)
+    new_value = models.JSONField(verbose_name="nilai baru", null=True, blank=True)
+    correlation_id = models.CharField(
+        verbose_name="id korelasi", max_length=64, blank=True, db_index=True
+    )
+    ip_address = models.GenericIPAddressField(verbose_name="alamat IP", null=True, blank=True)
+    user_agent = models.CharField(verbose_name="user agent", max_length=300, blank=True)
+    created_at = models.DateTimeField(verbose_name="dibuat", auto_now_add=True, db_index=True)
 
     objects = AuditLogQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "jejak audit"
+        verbose_name_plural = "jejak audit"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["entity_type", "entity_id"], name="audit_entity")]
         permissions = [

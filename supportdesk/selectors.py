@@ -2,6 +2,7 @@
 and the dashboard's figures. Every figure is aggregated by the database (GROUP BY / COUNT /
 SUM), never by looping over orders in Python."""
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
@@ -9,12 +10,17 @@ from typing import Any, cast
 import phonenumbers
 from django.db.models import Avg, Count, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
+from django.urls import reverse
 from django.utils import timezone
 
-from buatfilm.formatting import WIB
+from buatfilm.formatting import WIB, rupiah
+from courses.models import Entitlement
 from notifications.models import NotificationOutbox, OutboxStatus, Template
 from orders.messages import template_unavailable_reason
 from orders.models import Order, OrderStatus
+from payments.models import PaymentAttempt, PaymentEvent
+from supportdesk import labels
+from supportdesk.labels import Label
 from supportdesk.models import AuditLog
 
 FUNNEL_DAYS = 14
@@ -63,6 +69,270 @@ def order_resend_options(
             unavailable.append((row, reason))
     available = candidates.exclude(pk__in=[row.pk for row, _ in unavailable])
     return available, unavailable
+
+
+# --- Order timeline ----------------------------------------------------------------------------
+
+# Audit rows whose fact is already an entry of its own (the order, an attempt and its Snap call,
+# an ignored event): shown once, not twice.
+_FOLDED_AUDIT_ACTIONS = frozenset(
+    {
+        "order_created",
+        "payment_attempt_created",
+        "payment_attempt_unavailable",
+        "payment_attempt_rejected",
+        "payment_event_ignored",
+    }
+)
+# Same moment: the cause before its effects.
+_KIND_RANK = {"order": 0, "attempt": 1, "event": 2, "audit": 3, "staff": 3, "message": 4}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One thing that happened to an order, in words. `label` is the badge (status or outcome,
+    with what support should do), `payload` a JSON value already stripped of secrets, shown
+    collapsed."""
+
+    at: datetime
+    kind: str  # order | attempt | event | message | audit | staff
+    title: str
+    label: Label | None = None
+    details: tuple[str, ...] = ()
+    actor: str = ""
+    url: str = ""
+    payload: object = None
+    sort_id: int = 0
+
+    @property
+    def sort_key(self) -> tuple[datetime, int, int]:
+        return (self.at, _KIND_RANK[self.kind], self.sort_id)
+
+    @property
+    def payload_json(self) -> str:
+        return json.dumps(self.payload, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def actor_words(actor: str) -> str:
+    """'system:webhook' -> 'sistem (webhook)', 'staff:alice' -> 'staf alice'."""
+    kind, _, name = actor.partition(":")
+    if kind == "staff":
+        return f"staf {name}"
+    if kind == "system":
+        return f"sistem ({name})"
+    if actor == "customer":
+        return "pelanggan"
+    return actor
+
+
+def _admin_url(name: str, pk: object) -> str:
+    return reverse(f"admin:{name}_change", args=[pk])
+
+
+def _order_entry(order: Order) -> TimelineEntry:
+    details = [
+        f"{order.package_name} · {rupiah(order.final_amount)} · "
+        f"{order.get_payment_method_display()}"
+    ]
+    if order.discount_amount:
+        details.append(
+            f"Harga {rupiah(order.base_amount)}, diskon {rupiah(order.discount_amount)}"
+            + (f" (kode {order.discount_code})" if order.discount_code else "")
+        )
+    return TimelineEntry(
+        at=order.created_at, kind="order", title="Order dibuat", details=tuple(details)
+    )
+
+
+def _attempt_entry(attempt: PaymentAttempt, actor: str) -> TimelineEntry:
+    details = []
+    if attempt.snap_error:
+        details.append(f"Snap gagal: {attempt.snap_error[:200]}")
+    elif attempt.snap_token:
+        details.append("Snap dibuat: pelanggan diarahkan ke halaman bayar Midtrans")
+    else:
+        details.append("Snap belum menjawab")
+    paid_with = []
+    if attempt.va_number:
+        paid_with.append(f"VA {attempt.bank.upper()} {attempt.va_number}".replace("  ", " "))
+    if attempt.bill_key:
+        paid_with.append(f"Mandiri bill {attempt.biller_code}/{attempt.bill_key}")
+    if attempt.midtrans_transaction_id:
+        paid_with.append(f"transaction id {attempt.midtrans_transaction_id}")
+    if paid_with:
+        details.append(" · ".join(paid_with))
+    if attempt.needs_review:
+        details.append("Perlu dicek di portal Midtrans (fraud challenge)")
+    return TimelineEntry(
+        at=attempt.created_at,
+        kind="attempt",
+        title=(
+            f"Percobaan bayar #{attempt.sequence} ({attempt.midtrans_order_id}) · "
+            f"{attempt.payment_method} · {rupiah(attempt.amount)}"
+        ),
+        label=labels.attempt_status(attempt.status),
+        details=tuple(details),
+        actor=actor,
+        url=_admin_url("payments_paymentattempt", attempt.pk),
+        sort_id=attempt.pk,
+    )
+
+
+def _event_entry(event: PaymentEvent, sequence: int | None) -> TimelineEntry:
+    source = labels.SOURCE.get(event.source, event.source)
+    what = event.transaction_status or "?"
+    if event.payment_type:
+        what += f" ({event.payment_type})"
+    target = f"percobaan #{sequence}" if sequence else event.midtrans_order_id
+    details = [f"Kode {event.status_code or '-'} · jumlah {event.gross_amount or '-'}"]
+    if event.fraud_status:
+        details[0] += f" · fraud {event.fraud_status}"
+    if event.transaction_id:
+        details[0] += f" · transaction id {event.transaction_id}"
+    if not event.signature_valid:
+        details.append("Tanda tangan tidak sah")
+    if event.processing_error:
+        details.append(f"Error: {event.processing_error[:200]}")
+    return TimelineEntry(
+        at=event.received_at,
+        kind="event",
+        title=f"{source}: {what} untuk {target}",
+        label=labels.outcome(event.outcome) if event.processed else labels.outcome(""),
+        details=tuple(details),
+        actor=actor_words(f"system:{event.source}"),
+        url=_admin_url("payments_paymentevent", event.pk),
+        payload=redact_secrets(event.raw_payload),
+        sort_id=event.pk,
+    )
+
+
+def _message_entry(row: NotificationOutbox) -> TimelineEntry:
+    channel = labels.CHANNEL.get(row.channel, row.channel)
+    if row.template_name == Template.OPS_ALERT:
+        title = f"Peringatan ops via {channel}: {row.context.get('subject', '')}".rstrip(": ")
+    else:
+        title = f"Pesan «{row.get_template_name_display()}» via {channel} ke {row.recipient}"
+    details = [f"Percobaan kirim {row.attempt_count}/{row.max_attempts}"]
+    if row.sent_at:
+        details[0] += f" · terkirim {timezone.localtime(row.sent_at, WIB):%d %b %H:%M:%S}"
+    if row.resend_of_id:
+        details.append(f"Kirim ulang dari pesan #{row.resend_of_id}")
+    if row.last_error:
+        details.append(f"Error terakhir: {row.last_error[:200]}")
+    return TimelineEntry(
+        at=row.created_at,
+        kind="message",
+        title=title,
+        label=labels.outbox_status(row.status),
+        details=tuple(details),
+        actor=actor_words(row.requested_by) if row.requested_by else "",
+        url=_admin_url("notifications_notificationoutbox", row.pk),
+        sort_id=row.pk,
+    )
+
+
+def reconcile_result_words(results: list[dict[str, str]]) -> list[str]:
+    """One line per attempt of a reconciliation, in words."""
+    lines = []
+    for result in results:
+        label = labels.outcome(result.get("result", ""))
+        line = f"{result.get('attempt', '')}: {label.text}"
+        if result.get("detail"):
+            line += f" ({result['detail']})"
+        lines.append(line)
+    return lines
+
+
+def _audit_entry(row: AuditLog) -> TimelineEntry:
+    old, new = row.old_value or {}, row.new_value or {}
+    kind, label, details = "audit", None, []
+    title = f"Audit: {row.action}"
+    if row.action == "order_status_changed":
+        before = labels.order_status(str(old.get("status", "")))
+        label = labels.order_status(str(new.get("status", "")))
+        title = f"Status order: {before.text} → {label.text}"
+        if new.get("reason"):
+            details.append(f"Alasan: {new['reason']}")
+    elif row.action == "entitlement_granted":
+        title, label = "Akses kursus diberikan", labels.entitlement_status("ACTIVE")
+    elif row.action == "entitlement_revoked":
+        title, label = "Akses kursus dicabut", labels.entitlement_status("REVOKED")
+    elif row.action == "late_payment":
+        title = "Pembayaran terlambat diterima (order sudah ditutup): akses tetap diberikan"
+        label = labels.outcome("paid_late")
+    elif row.action == "admin_reconcile":
+        kind = "staff"
+        before = labels.order_status(str(old.get("status", "")))
+        after = labels.order_status(str(new.get("status", "")))
+        title = (
+            f"Rekonsiliasi oleh staf: status berubah {before.text} → {after.text}"
+            if before != after
+            else f"Rekonsiliasi oleh staf: status tetap {after.text}"
+        )
+        details = reconcile_result_words(list(new.get("results") or []))
+        if not details:
+            details = [str(o) for o in new.get("outcomes") or []]
+        if new.get("error"):
+            details.append(f"Error: {new['error']}")
+            label = labels.outcome("error")
+    elif row.action == "notification_resend":
+        kind = "staff"
+        template = Template(new["template"]).label if new.get("template") in Template.values else ""
+        channel = labels.CHANNEL.get(str(new.get("channel", "")), "")
+        title = f"Kirim ulang diminta: «{template or new.get('template', '')}» via {channel}"
+        details.append(f"Pesan baru #{new.get('outbox_id', row.entity_id)}")
+    elif row.action == "order_cancelled":
+        kind = "staff" if row.actor.startswith("staff:") else "audit"
+        title = "Order dibatalkan" + (" oleh staf" if kind == "staff" else "")
+        if new.get("reason"):
+            details.append(f"Alasan: {new['reason']}")
+    if row.ip_address and row.actor.startswith("staff:"):
+        details.append(f"IP {row.ip_address}")
+    payload = None
+    if row.action not in ("order_status_changed", "entitlement_granted", "entitlement_revoked"):
+        payload = redact_secrets({"lama": old, "baru": new})
+    return TimelineEntry(
+        at=row.created_at,
+        kind=kind,
+        title=title,
+        label=label,
+        details=tuple(details),
+        actor=actor_words(row.actor),
+        url=_admin_url("supportdesk_auditlog", row.pk),
+        payload=payload,
+        sort_id=row.pk,
+    )
+
+
+def order_timeline(*, order_id: str, include_audit: bool = True) -> list[TimelineEntry]:
+    """Everything that happened to one order, oldest first, in words: the order, each payment
+    attempt (with its Snap call), each Midtrans event (source, status, outcome), each message
+    (template, channel, delivery status, attempts) and, with `include_audit`, each audit row
+    (status changes, access, staff reconcile/resend, with the actor). Audit rows that repeat an
+    entry (order/attempt creation, an ignored event) are folded into it. A fixed number of
+    queries, whatever the order's history. Raises `Order.DoesNotExist`."""
+    order = Order.objects.get(order_id=order_id)
+    attempts = list(PaymentAttempt.objects.filter(order_id=order_id).order_by("sequence"))
+    sequence_of = {a.pk: a.sequence for a in attempts}
+    attempt_actor: dict[str, str] = {}
+    entries = [_order_entry(order)]
+    if include_audit:
+        for row in order_audit_rows(order_id=order_id, limit=500):
+            if row.action == "payment_attempt_created":
+                attempt_actor[row.entity_id] = actor_words(row.actor)
+            if row.action not in _FOLDED_AUDIT_ACTIONS:
+                entries.append(_audit_entry(row))
+    entries += [_attempt_entry(a, attempt_actor.get(a.midtrans_order_id, "")) for a in attempts]
+    entries += [
+        _event_entry(e, sequence_of.get(e.attempt_id or 0))
+        for e in PaymentEvent.objects.filter(order_id=order_id)
+    ]
+    entries += [_message_entry(row) for row in NotificationOutbox.objects.filter(order_id=order_id)]
+    return sorted(entries, key=lambda entry: entry.sort_key)
+
+
+def order_access(*, order_id: str) -> Entitlement | None:
+    return Entitlement.objects.select_related("course", "user").filter(order_id=order_id).first()
 
 
 def phone_search_variants(term: str) -> list[str]:

@@ -3,7 +3,7 @@ audited wrappers around the payments and notifications services, called by the a
 layer: it may import every other app; nothing below imports it."""
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from notifications.models import NotificationOutbox
@@ -39,6 +39,9 @@ class ReconcileReport:
     new_events: int
     outcomes: list[str]
     error: str = ""
+    # One {attempt, result, detail} per attempt: `result` is a processing outcome or a
+    # reconciliation result code (see `supportdesk.labels.OUTCOME` for the words).
+    results: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -72,10 +75,18 @@ def support_reconcile_order(
     before = Order.objects.only("status").get(order_id=order_id).status
     events_before = PaymentEvent.objects.filter(order_id=order_id).count()
     outcomes: list[str] = []
+    results: list[dict[str, str]] = []
     errors: list[str] = []
     try:
         for outcome in payment_reconcile_order(order_id=order_id, actor=actor):
             outcomes.append(_outcome_summary(outcome))
+            results.append(
+                {
+                    "attempt": outcome.midtrans_order_id,
+                    "result": str(outcome.result),
+                    "detail": outcome.detail[:200],
+                }
+            )
             if outcome.failed:
                 errors.append(_outcome_summary(outcome))
     except Exception as exc:  # shown to staff and audited; the order is untouched
@@ -90,11 +101,13 @@ def support_reconcile_order(
         new_events=PaymentEvent.objects.filter(order_id=order_id).count() - events_before,
         outcomes=outcomes,
         error=error,
+        results=results,
     )
     new_value: dict[str, Any] = {
         "status": after,
         "new_events": report.new_events,
         "outcomes": outcomes,
+        "results": results,
     }
     if error:
         new_value["error"] = error

@@ -8,35 +8,33 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from notifications.models import OutboxStatus
-from orders.models import OrderStatus
 from supportdesk import selectors
+from supportdesk.labels import Label
 
 # One staff click must not turn into hundreds of Midtrans calls.
 MAX_ORDERS_PER_ACTION = 20
 
-STATUS_COLOURS: dict[str, str] = {
-    OrderStatus.CREATED: "#6b7280",
-    OrderStatus.PENDING_PAYMENT: "#b45309",
-    OrderStatus.PAID: "#15803d",
-    OrderStatus.FAILED: "#b91c1c",
-    OrderStatus.EXPIRED: "#7c2d12",
-    OrderStatus.REFUNDED: "#6d28d9",
-    OutboxStatus.SENT: "#15803d",
-    OutboxStatus.SENDING: "#1d4ed8",
-    OutboxStatus.RETRYING: "#b45309",
-    OutboxStatus.DLQ: "#b91c1c",
-}
 
-
-def badge(value: str, label: str) -> SafeString:
-    colour = STATUS_COLOURS.get(value, "#374151")
+def badge(label: Label) -> SafeString:
+    """A coloured status word; hovering shows what support should do. Colours are CSS classes
+    (static/css/admin-support.css): no inline style, the CSP allows none."""
     return format_html(
-        '<span class="bf-badge" style="background:{};color:#fff;padding:2px 8px;'
-        'border-radius:10px;font-size:11px;font-weight:600;white-space:nowrap">{}</span>',
-        colour,
-        label,
+        '<span class="bf-badge bf-tone-{}" title="{}">{}</span>', label.tone, label.todo, label.text
     )
+
+
+def badge_with_todo(label: Label) -> SafeString:
+    """The badge and, beside it, the one line saying what support should do."""
+    return format_html('{} <span class="bf-todo">{}</span>', badge(label), label.todo)
+
+
+def yes_no(
+    value: bool, *, yes: str = "Ya", no: str = "Tidak", bad: bool | None = None
+) -> SafeString:
+    """A boolean as a word. Only the value that is a problem (`bad`) is red; Django's own
+    boolean icons paint every False as a red cross, which reads as an error when it is not."""
+    tone = "bad" if bad is not None and value == bad else ("ok" if value else "muted")
+    return format_html('<span class="bf-flag bf-tone-{}">{}</span>', tone, yes if value else no)
 
 
 def pretty_json(value: object) -> SafeString:
@@ -44,7 +42,7 @@ def pretty_json(value: object) -> SafeString:
     text = json.dumps(
         selectors.redact_secrets(value), indent=2, ensure_ascii=False, sort_keys=True, default=str
     )
-    return format_html('<pre class="bf-json" style="white-space:pre-wrap;margin:0">{}</pre>', text)
+    return format_html('<pre class="bf-json">{}</pre>', text)
 
 
 def concrete_field_names(model: Any, *, exclude: tuple[str, ...] = ()) -> tuple[str, ...]:

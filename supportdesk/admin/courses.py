@@ -6,21 +6,27 @@ from django.contrib import admin
 from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils.safestring import SafeString
 
 from buatfilm.formatting import rupiah
 from courses.models import Course, Entitlement, Lesson, Package
-from supportdesk.admin.base import ReadOnlyModelAdmin, concrete_field_names
+from supportdesk import labels
+from supportdesk.admin.base import ReadOnlyModelAdmin, badge, concrete_field_names, yes_no
 
 # --- Courses: access (read-only) and content (editable) ----------------------------------------
 
 
 @admin.register(Entitlement)
 class EntitlementAdmin(ReadOnlyModelAdmin):
-    list_display = ("order", "user", "course", "status", "granted_at", "revoked_at")
+    list_display = ("order", "user", "course", "status_badge", "granted_at", "revoked_at")
     list_filter = ("status", "course", "granted_at")
     search_fields = ("=order__order_id", "user__email", "user__username")
     list_select_related = ("order", "user", "course")
     readonly_fields = concrete_field_names(Entitlement)
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: Entitlement) -> SafeString:
+        return badge(labels.entitlement_status(obj.status))
 
 
 class LessonInline(admin.StackedInline):
@@ -35,7 +41,7 @@ class LessonInline(admin.StackedInline):
 
 @admin.register(Course)
 class CourseAdmin(admin.ModelAdmin):
-    list_display = ("title", "slug", "is_active", "lesson_count", "package_count")
+    list_display = ("title", "slug", "active_flag", "lesson_count", "package_count")
     list_filter = ("is_active",)
     search_fields = ("title", "slug")
     inlines = (LessonInline,)
@@ -50,6 +56,10 @@ class CourseAdmin(admin.ModelAdmin):
                 package_total=Count("packages", distinct=True),
             )
         )
+
+    @admin.display(description="Aktif", ordering="is_active")
+    def active_flag(self, obj: Course) -> SafeString:
+        return yes_no(obj.is_active, yes="Aktif", no="Nonaktif")
 
     @admin.display(description="Pelajaran", ordering="lesson_total")
     def lesson_count(self, obj: Any) -> int:
@@ -69,7 +79,7 @@ class CourseAdmin(admin.ModelAdmin):
 
 @admin.register(Package)
 class PackageAdmin(admin.ModelAdmin):
-    list_display = ("name", "code", "course", "price_rp", "is_active", "sort_order")
+    list_display = ("name", "code", "course", "price_rp", "active_flag", "sort_order")
     list_filter = ("is_active", "course")
     search_fields = ("name", "code")
     list_select_related = ("course",)
@@ -94,6 +104,10 @@ class PackageAdmin(admin.ModelAdmin):
             },
         ),
     )
+
+    @admin.display(description="Aktif", ordering="is_active")
+    def active_flag(self, obj: Package) -> SafeString:
+        return yes_no(obj.is_active, yes="Aktif", no="Nonaktif")
 
     @admin.display(description="Harga", ordering="price")
     def price_rp(self, obj: Package) -> str:

@@ -8,6 +8,7 @@ from django.utils.safestring import SafeString
 
 from buatfilm.http import client_ip_or_none as staff_ip
 from notifications.models import NotificationOutbox, Template
+from supportdesk import labels
 from supportdesk.admin.base import (
     MAX_ORDERS_PER_ACTION,
     ReadOnlyModelAdmin,
@@ -59,7 +60,7 @@ class NotificationOutboxAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: NotificationOutbox) -> SafeString:
-        return badge(obj.status, obj.get_status_display())
+        return badge(labels.outbox_status(obj.status))
 
     @admin.display(description="Isi template (tanpa rahasia)")
     def context_shown(self, obj: NotificationOutbox) -> SafeString:

@@ -10,23 +10,21 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
-from buatfilm.formatting import rupiah
+from buatfilm.formatting import rupiah, wib
 from buatfilm.http import client_ip_or_none as staff_ip
-from courses.models import Entitlement
-from notifications.models import NotificationOutbox
 from orders.models import Order, PromoCode
-from payments.models import PaymentAttempt, PaymentEvent
-from supportdesk import selectors
+from supportdesk import labels, selectors
 from supportdesk.admin.base import (
     MAX_ORDERS_PER_ACTION,
-    ReadOnlyInline,
     ReadOnlyModelAdmin,
     badge,
+    badge_with_todo,
     concrete_field_names,
-    pretty_json,
+    yes_no,
 )
 from supportdesk.forms import PromoCodeAdminForm, ResendNotificationForm, candidate_label
 from supportdesk.services import (
@@ -37,88 +35,6 @@ from supportdesk.services import (
     support_reconcile_order,
     support_resend_notification,
 )
-
-# --- Order: inlines --------------------------------------------------------------------------
-
-
-class PaymentAttemptInline(ReadOnlyInline):
-    model = PaymentAttempt
-    verbose_name_plural = "Percobaan pembayaran (Midtrans)"
-    fields = (
-        "sequence",
-        "midtrans_order_id",
-        "status",
-        "amount_rp",
-        "payment_method",
-        "transaction_status",
-        "midtrans_transaction_id",
-        "va_number",
-        "needs_review",
-        "snap_error",
-        "created_at",
-    )
-    readonly_fields = fields
-
-    @admin.display(description="Jumlah")
-    def amount_rp(self, obj: PaymentAttempt) -> str:
-        return rupiah(obj.amount)
-
-
-class PaymentEventInline(ReadOnlyInline):
-    model = PaymentEvent
-    fk_name = "order"
-    verbose_name_plural = "Event pembayaran dari Midtrans"
-    fields = (
-        "received_at",
-        "source",
-        "midtrans_order_id",
-        "transaction_id",
-        "transaction_status",
-        "status_code",
-        "fraud_status",
-        "gross_amount",
-        "signature_valid",
-        "outcome",
-        "processing_error",
-        "payload",
-    )
-    readonly_fields = fields
-    ordering = ("received_at", "id")
-
-    @admin.display(description="Payload (tanpa rahasia)")
-    def payload(self, obj: PaymentEvent) -> SafeString:
-        return pretty_json(obj.raw_payload)
-
-
-class NotificationOutboxInline(ReadOnlyInline):
-    model = NotificationOutbox
-    verbose_name_plural = "Notifikasi (outbox)"
-    fields = (
-        "template_name",
-        "channel",
-        "recipient",
-        "status_badge",
-        "attempt_count",
-        "created_at",
-        "sent_at",
-        "resend_of",
-        "requested_by",
-        "last_error",
-    )
-    readonly_fields = fields
-    ordering = ("created_at", "id")
-
-    @admin.display(description="Status")
-    def status_badge(self, obj: NotificationOutbox) -> SafeString:
-        return badge(obj.status, obj.get_status_display())
-
-
-class EntitlementInline(ReadOnlyInline):
-    model = Entitlement
-    verbose_name_plural = "Akses kursus"
-    fields = ("course", "user", "status", "granted_at", "revoked_at", "expires_at")
-    readonly_fields = fields
-
 
 # --- Order -----------------------------------------------------------------------------------
 
@@ -158,75 +74,107 @@ class OrderAdmin(ReadOnlyModelAdmin):
     ordering = ("-created_at",)
     list_per_page = 50
     actions = ("reconcile_with_midtrans", "resend_notification")
-    inlines = (
-        PaymentAttemptInline,
-        PaymentEventInline,
-        NotificationOutboxInline,
-        EntitlementInline,
-    )
+    # No inline tables: the order page shows one timeline (`selectors.order_timeline`) instead
+    # of five tables to cross-read by timestamp.
     # `access_key` (opens the customer's status page) and `idempotency_key` are left out on
     # purpose: support never needs them, and screenshots travel.
     fieldsets = (
         (
-            "Pesanan",
+            None,
             {
                 "fields": (
-                    "order_id",
-                    "status_badge",
-                    "status_reason",
-                    "package",
-                    "package_code",
-                    "package_name",
-                    "payment_method",
+                    ("order_id", "status_now"),
+                    ("package_name", "method"),
+                    "money",
+                    "customer",
+                    "times",
+                    "access",
                 )
             },
         ),
         (
-            "Jumlah (snapshot saat order dibuat)",
-            {"fields": ("base_rp", "promo_code", "discount_code", "discount_rp", "final_rp")},
-        ),
-        (
-            "Pelanggan",
+            "Detail teknis",
             {
+                "classes": ("collapse",),
                 "fields": (
-                    "customer_name",
-                    "customer_email",
-                    "customer_phone",
-                    "ip_address",
-                    "user_agent",
-                )
-            },
-        ),
-        (
-            "Waktu (WIB)",
-            {
-                "fields": (
-                    "created_at",
-                    "expires_at",
-                    "paid_at",
-                    "failed_at",
-                    "expired_at",
-                    "refunded_at",
-                    "updated_at",
-                    "age",
-                )
+                    ("package", "package_code", "promo_code"),
+                    ("ip_address", "user_agent"),
+                    ("created_at", "updated_at"),
+                ),
             },
         ),
     )
     readonly_fields = (
         *concrete_field_names(Order, exclude=("access_key", "idempotency_key")),
         "status_badge",
+        "status_now",
         "base_rp",
         "discount_rp",
         "final_rp",
         "age",
+        "method",
+        "money",
+        "customer",
+        "times",
+        "access",
     )
 
     # -- columns --
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: Order) -> SafeString:
-        return badge(obj.status, obj.get_status_display())
+        return badge(labels.order_status(obj.status))
+
+    @admin.display(description="Status")
+    def status_now(self, obj: Order) -> SafeString:
+        return badge_with_todo(labels.order_status(obj.status))
+
+    @admin.display(description="Jumlah")
+    def money(self, obj: Order) -> SafeString:
+        if not obj.discount_amount:
+            return format_html("{}", rupiah(obj.final_amount))
+        return format_html(
+            '{} <span class="bf-muted">(harga {} dikurangi diskon {}{})</span>',
+            rupiah(obj.final_amount),
+            rupiah(obj.base_amount),
+            rupiah(obj.discount_amount),
+            f" kode {obj.discount_code}" if obj.discount_code else "",
+        )
+
+    @admin.display(description="Pelanggan")
+    def customer(self, obj: Order) -> SafeString:
+        # Staff see the full contact details: checking them is often the point of the call.
+        return format_html(
+            "{} · {} · {}", obj.customer_name, obj.customer_email, obj.customer_phone
+        )
+
+    @admin.display(description="Waktu (WIB)")
+    def times(self, obj: Order) -> SafeString:
+        parts = [("dibuat", obj.created_at), ("batas bayar", obj.expires_at)]
+        parts += [
+            (name, moment)
+            for name, moment in (
+                ("lunas", obj.paid_at),
+                ("gagal", obj.failed_at),
+                ("kedaluwarsa", obj.expired_at),
+                ("dikembalikan", obj.refunded_at),
+            )
+            if moment
+        ]
+        return format_html_join(" · ", "{} {}", ((name, wib(m)) for name, m in parts))
+
+    @admin.display(description="Akses kursus")
+    def access(self, obj: Order) -> SafeString:
+        entitlement = selectors.order_access(order_id=obj.order_id)
+        if entitlement is None:
+            return format_html('<span class="bf-muted">{}</span>', "Belum ada (order belum lunas)")
+        return format_html(
+            "{} {} untuk {} sejak {}",
+            badge(labels.entitlement_status(entitlement.status)),
+            entitlement.course.title,
+            entitlement.user.email or entitlement.user.username,
+            wib(entitlement.granted_at),
+        )
 
     @admin.display(description="Jumlah", ordering="final_amount")
     def amount(self, obj: Order) -> str:
@@ -238,7 +186,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="Umur")
     def age(self, obj: Order) -> str:
-        return timesince(obj.created_at, timezone.now(), depth=2)
+        return timesince(obj.created_at, timezone.now(), depth=1)
 
     @admin.display(description="Harga paket")
     def base_rp(self, obj: Order) -> str:
@@ -298,8 +246,11 @@ class OrderAdmin(ReadOnlyModelAdmin):
         extra_context = extra_context or {}
         extra_context["can_reconcile"] = self.has_reconcile_permission(request)
         extra_context["can_resend"] = self.has_resend_permission(request)
-        if request.user.has_perm("supportdesk.view_auditlog"):
-            extra_context["audit_rows"] = selectors.order_audit_rows(order_id=object_id)
+        if Order.objects.filter(order_id=object_id).exists():
+            extra_context["timeline"] = selectors.order_timeline(
+                order_id=object_id,
+                include_audit=request.user.has_perm("supportdesk.view_auditlog"),
+            )
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _order_or_404(self, request: HttpRequest, object_id: str) -> Order:
@@ -373,33 +324,36 @@ class OrderAdmin(ReadOnlyModelAdmin):
             )
         except SupportPermissionDenied as exc:
             raise PermissionDenied from exc
-        outcomes = "; ".join(report.outcomes) or "belum ada pembayaran yang dibuat di Midtrans"
+        before = labels.order_status(report.status_before)
+        after = labels.order_status(report.status_after)
+        found = "; ".join(selectors.reconcile_result_words(report.results)) or (
+            "belum ada pembayaran yang dibuat di Midtrans"
+        )
         if report.status_before != report.status_after:
             self.message_user(
                 request,
-                f"{order_id}: status berubah {report.status_before} → {report.status_after} "
-                f"({report.new_events} event baru; {outcomes}).",
+                f"{order_id}: status berubah dari {before.text} menjadi {after.text}. "
+                f"Midtrans: {found}. Langkah berikut: {after.todo}",
                 messages.SUCCESS,
-            )
-        elif report.new_events:
-            self.message_user(
-                request,
-                f"{order_id}: status tetap {report.status_after}; {report.new_events} event baru "
-                f"dicatat ({outcomes}).",
-                messages.INFO,
             )
         elif not report.error:
             self.message_user(
                 request,
-                f"{order_id}: tidak ada perubahan, status tetap {report.status_after} "
-                f"({outcomes}).",
+                (
+                    f"{order_id}: status tetap {after.text} ({report.new_events} kabar baru "
+                    "dicatat)"
+                    if report.new_events
+                    else f"{order_id}: tidak ada perubahan, status tetap {after.text}"
+                )
+                + f". Midtrans: {found}. Langkah berikut: {after.todo}",
                 messages.INFO,
             )
         if report.error:
             self.message_user(
                 request,
                 f"{order_id}: Midtrans tidak bisa ditanya untuk sebagian/semua pembayaran "
-                f"({report.error}). Yang tidak terjawab tidak diubah; coba lagi sebentar lagi.",
+                f"({report.error}). Yang tidak terjawab tidak diubah; coba lagi beberapa "
+                "menit lagi.",
                 messages.ERROR,
             )
         return report
@@ -444,7 +398,7 @@ class PromoCodeAdmin(admin.ModelAdmin):
         "code",
         "kind",
         "value",
-        "is_active",
+        "active_flag",
         "used_count",
         "max_uses",
         "valid_from",
@@ -453,6 +407,10 @@ class PromoCodeAdmin(admin.ModelAdmin):
     list_filter = ("is_active", "kind")
     search_fields = ("code",)
     filter_horizontal = ("packages",)
+
+    @admin.display(description="Aktif", ordering="is_active")
+    def active_flag(self, obj: PromoCode) -> SafeString:
+        return yes_no(obj.is_active, yes="Aktif", no="Nonaktif")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         # `used_count` is counted by checkout under a row lock; the code is snapshotted into

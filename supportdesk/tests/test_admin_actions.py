@@ -69,7 +69,10 @@ def test_reconcile_button_applies_a_lost_settlement_and_audits_the_staff_member(
     assert order.status == S.PAID
     assert Entitlement.objects.filter(order=order).count() == 1
     [message] = texts(response)
-    assert "PENDING_PAYMENT → PAID" in message
+    # In words, with what to do next; no internal codes.
+    assert "status berubah dari Menunggu pembayaran menjadi Lunas" in message
+    assert "Lunas: akses diberikan" in message and "Langkah berikut:" in message
+    assert "PENDING_PAYMENT" not in message and "paid" not in message
     row = AuditLog.objects.get(action="admin_reconcile", entity_id=order.order_id)
     assert row.actor == "staff:alice"
     assert row.ip_address == STAFF_IP
@@ -83,7 +86,10 @@ def test_reconcile_button_applies_a_lost_settlement_and_audits_the_staff_member(
     assert change.actor == "staff:alice"
     # Asking again changes nothing and says so.
     again = client.post(reconcile_url(order), REMOTE_ADDR=STAFF_IP)
-    assert any("tidak ada perubahan" in m for m in texts(again))
+    again_message = texts(again)[-1]
+    assert "tidak ada perubahan, status tetap Lunas" in again_message
+    assert "Sudah tercatat sebelumnya (duplikat)" in again_message
+    assert "duplicate" not in again_message and "PAID" not in again_message
     assert Entitlement.objects.filter(order=order).count() == 1
 
 
@@ -105,7 +111,7 @@ def test_reconcile_action_on_the_changelist_handles_several_orders(client, suppo
     untouched.refresh_from_db()
     assert (lost.status, untouched.status) == (S.PAID, S.CREATED)
     messages = texts(response)
-    assert any(lost.order_id in m and "→ PAID" in m for m in messages)
+    assert any(lost.order_id in m and "menjadi Lunas" in m for m in messages)
     assert any(untouched.order_id in m and "tidak ada perubahan" in m for m in messages)
     assert AuditLog.objects.filter(action="admin_reconcile", actor="staff:alice").count() == 2
 
@@ -231,7 +237,9 @@ def test_resend_creates_a_new_row_pointing_at_the_original_and_audits(
     assert any(f"#{copy.pk}" in m for m in texts(response))
     # The copy shows on the order page, next to the original.
     page = client.get(reverse("admin:orders_order_change", args=[paid_order.order_id]))
-    assert "staff:alice" in page.content.decode()
+    html = page.content.decode()
+    assert "staf alice" in html
+    assert f"Kirim ulang dari pesan #{original.pk}" in html
 
 
 def test_resend_refuses_a_message_of_another_order(client, support_user, paid_order):

@@ -17,7 +17,7 @@ from django.utils import timezone
 from buatfilm.testing import screenshot
 from notifications.services import ops_alert_enqueue
 from orders.models import OrderStatus
-from orders.tests.lifecycle import order_in
+from orders.tests.lifecycle import event_for, move, order_in
 from supportdesk.tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,7 +45,14 @@ def seed_two_weeks() -> object:
 def test_dashboard_chart_and_order_page_render_in_a_browser(live_server, browser_page):
     User.objects.create_superuser("root", "root@buatfilm.test", PASSWORD)
     order = seed_two_weeks()
-    paid = order_in(S.PAID)
+    paid = order_in(S.PENDING_PAYMENT)
+    settlement = {
+        "transaction_status": "settlement",
+        "status_code": "200",
+        "signature_key": "f00-signature",
+        "va_numbers": [{"bank": "bca", "va_number": "66021176650"}],
+    }
+    move(paid, S.PAID, payment_event=event_for(paid, raw_payload=settlement))
     page = browser_page
 
     dashboard = reverse("supportdesk:dashboard")
@@ -73,8 +80,16 @@ def test_dashboard_chart_and_order_page_render_in_a_browser(live_server, browser
     assert page.locator('select[name="status"], input[name="status"]').count() == 0
     assert page.get_by_role("button", name="Rekonsiliasi dengan Midtrans").is_visible()
     assert page.get_by_role("link", name="Kirim ulang notifikasi…").is_visible()
-    assert page.locator("#order-audit-trail").is_visible()
-    assert "order_status_changed" in page.locator("#order-audit-trail").inner_text()
+    timeline = page.locator("#order-timeline")
+    assert timeline.is_visible()
+    assert "Status order: Menunggu pembayaran → Lunas" in timeline.inner_text()
+    # Raw payloads are collapsed: no JSON is visible until a <details> is opened.
+    assert page.locator("#order-timeline details").count() >= 1
+    assert not page.locator("#order-timeline details pre").first.is_visible()
+    assert "f00-signature" not in page.content()
+    # A typical paid order fits on two 900 px screens (it was 5,364 px with inline payloads).
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height <= 2 * 900, height
     screenshot(page, "support-order-page")
 
     page.goto(

@@ -55,6 +55,19 @@ def _service_markers(request: pytest.FixtureRequest) -> None:
         _missing(f"this test needs Chromium at {CHROMIUM} (apt-get install chromium)")
 
 
+@pytest.fixture(autouse=True)
+def _midtrans_breaker_closed():
+    """Every test starts with the shared Midtrans circuit breaker closed and forgotten (its
+    state is in the cache, which outlives a test)."""
+    from payments.midtrans import midtrans_breaker
+
+    midtrans_breaker.cache_clear()
+    midtrans_breaker().reset()
+    yield
+    midtrans_breaker().reset()
+    midtrans_breaker.cache_clear()
+
+
 @pytest.fixture
 def midtrans_sim(settings):
     """A real Midtrans simulator on a free localhost port, with the site pointed at it.

@@ -28,6 +28,15 @@ def _broker_ok() -> tuple[bool, str]:
     return True, "ok"
 
 
+def _midtrans_breaker_state() -> dict[str, object]:
+    from payments.midtrans import midtrans_breaker
+
+    try:
+        return midtrans_breaker().snapshot()
+    except Exception as exc:
+        return {"state": "unknown", "error": type(exc).__name__}
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -47,6 +56,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "status": status,
         "database": "ok" if db_ok else "down",
         "broker": "ok" if broker_ok else "down",
+        # Detail only: an open breaker means Midtrans is down, not this node.
+        "midtrans_breaker": _midtrans_breaker_state(),
     }
     if not db_ok:
         body["database_error"] = db_detail

@@ -33,7 +33,7 @@ from supportdesk.audit import SYSTEM_CHECKOUT, audit_record
 logger = logging.getLogger(__name__)
 
 # An attempt still CREATED after this long lost its process mid-call (the Snap call itself is
-# bounded by `payments.midtrans.RETRY_BUDGET_SECONDS`); a new start may then replace it.
+# bounded by `settings.MIDTRANS_DEADLINE_SECONDS`); a new start may then replace it.
 IN_FLIGHT_GRACE = timedelta(seconds=60)
 SNAP_ITEM_NAME_MAX = 50
 PAYABLE_STATUSES = frozenset({OrderStatus.CREATED, OrderStatus.PENDING_PAYMENT})

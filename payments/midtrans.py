@@ -7,14 +7,24 @@ decided), and callers see three outcomes: a result, `MidtransUnavailable` (try a
 `MidtransRejected` (the request itself is wrong). Base URLs come from settings so development
 and tests talk to the local simulator through the real SDK over real HTTP.
 
+One wall-clock deadline covers a whole call (connect, every read and every retry): per-read
+timeouts alone never fire against a server that trickles a byte every few seconds. A timer
+shuts the call's sockets down when the deadline passes, which ends whatever read is blocked
+(plain HTTP and TLS alike). A circuit breaker (`payments.circuit`) around every call makes an
+outage fail at once instead of every customer waiting out the deadline.
+
 The server key is sent as HTTP Basic auth by the SDK and never logged: log lines carry only
 the operation, the Midtrans order id, HTTP status codes and Midtrans' own error messages.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import random
+import socket
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,14 +34,20 @@ import requests
 from django.conf import settings
 from midtransclient.error_midtrans import JSONDecodeError as SdkJSONDecodeError
 from midtransclient.error_midtrans import MidtransAPIError
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from payments.circuit import CircuitBreaker, CircuitOpen, Ticket
 
 from buatfilm.metrics import timed_midtrans_call
 
 logger = logging.getLogger(__name__)
 
-# The customer waits for `create_snap_transaction` inside a web request (gunicorn kills a
-# worker after 30 s): no retry starts unless it can finish within this budget.
-RETRY_BUDGET_SECONDS = 20.0
+# The customer waits for `create_snap_transaction` inside a web request: the whole call
+# (connect, reads, retries) ends by this deadline, well below gunicorn's 30 s worker timeout.
+# No retry starts unless a full request (connect + read timeout) still fits in what is left.
+DEADLINE_SECONDS = 15.0
 BACKOFF_BASE_SECONDS = 0.2
 
 # Status answers "Transaction doesn't exist" with 404 (as HTTP status or, on the real API, as
@@ -83,23 +99,145 @@ class _NotJSON(Exception):
         self.status = status
 
 
+class _DeadlineExpired(Exception):
+    """The call's wall-clock deadline passed (its sockets were shut down)."""
+
+
+class _Deadline:
+    """One call's deadline: the sockets it opened or reused, shut down by `expire()` (run by a
+    timer thread) so that a read blocked on a trickling server returns at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends_at = time.monotonic() + seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def remaining(self) -> float:
+        return self.ends_at - time.monotonic()
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            if not self.expired:
+                self._sockets.append(sock)
+                return
+        _shutdown(sock)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            _shutdown(sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    # The plain socket method, also for an SSLSocket: it acts on the file descriptor (which
+    # wakes a blocked read) without touching the TLS state another thread is using.
+    with contextlib.suppress(OSError):  # already closed
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+_current = threading.local()
+
+
+def _watch(sock: socket.socket | None) -> None:
+    deadline: _Deadline | None = getattr(_current, "deadline", None)
+    if deadline is not None:
+        deadline.watch(sock)
+
+
+class _DeadlineConnectionMixin:
+    """urllib3 connections that hand every socket they use to the current call's deadline:
+    the raw socket as soon as it exists (a TLS handshake can trickle too), the connected
+    (maybe TLS) socket, and a kept-alive socket when a later call reuses it."""
+
+    sock: socket.socket | None
+
+    def _new_conn(self) -> socket.socket:
+        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
+        _watch(sock)
+        return sock
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        _watch(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self.sock)
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _DeadlineHTTPConnection(_DeadlineConnectionMixin, HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPSConnection(_DeadlineConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _DeadlineHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+_DEADLINE_POOLS = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _DEADLINE_POOLS  # instance attribute
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = _DEADLINE_POOLS
+        return manager
+
+
 class TimeoutSession(requests.Session):
-    """A `requests.Session` that puts an explicit timeout on every request.
+    """A `requests.Session` that puts an explicit timeout on every request and obeys the
+    current call's wall-clock deadline.
 
     Installed as `sdk.http_client.http_client`, which the SDK calls as
-    `.request(method, url, auth=..., data=..., headers=..., ...)` without a timeout. It also
-    turns 5xx and non-JSON answers into exceptions so they are classified by status, not by
-    whatever the SDK makes of the body."""
+    `.request(method, url, auth=..., data=..., headers=..., ...)` without a timeout. The
+    (connect, read) timeouts are cut to what is left of the deadline. It also turns 5xx and
+    non-JSON answers into exceptions so they are classified by status, not by whatever the SDK
+    makes of the body."""
 
     def __init__(self, *, connect_timeout: float, read_timeout: float) -> None:
         super().__init__()
         self.timeout = (connect_timeout, read_timeout)
+        adapter = _DeadlineAdapter()
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
 
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
-        kwargs["timeout"] = self.timeout
-        response = super().request(method, url, *args, **kwargs)
+        deadline: _Deadline | None = getattr(_current, "deadline", None)
+        connect_timeout, read_timeout = self.timeout
+        if deadline is not None:
+            left = deadline.remaining()
+            if left <= 0 or deadline.expired:
+                raise _DeadlineExpired
+            connect_timeout, read_timeout = min(connect_timeout, left), min(read_timeout, left)
+        kwargs["timeout"] = (connect_timeout, read_timeout)
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except Exception as exc:
+            if deadline is not None and deadline.expired:
+                raise _DeadlineExpired from exc
+            raise
+        if deadline is not None and deadline.expired:
+            raise _DeadlineExpired
         if response.status_code >= 500:
             raise _ServerError(response.status_code)
         try:
@@ -149,11 +287,13 @@ class MidtransGateway:
         read_timeout: float = 10.0,
         max_retries: int = 2,
         backoff_seconds: float = BACKOFF_BASE_SECONDS,
-        retry_budget_seconds: float = RETRY_BUDGET_SECONDS,
+        deadline_seconds: float = DEADLINE_SECONDS,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.max_retries = max(0, max_retries)
         self.backoff_seconds = backoff_seconds
-        self.retry_budget_seconds = retry_budget_seconds
+        self.deadline_seconds = deadline_seconds
+        self.breaker = breaker
         self.request_seconds = connect_timeout + read_timeout
         self.session = TimeoutSession(connect_timeout=connect_timeout, read_timeout=read_timeout)
         self.snap = midtransclient.Snap(
@@ -214,19 +354,75 @@ class MidtransGateway:
             "cancel", midtrans_order_id, lambda: self.core.transactions.cancel(midtrans_order_id)
         )
 
-    # --- Retry loop -----------------------------------------------------------------------------
+    # --- Circuit breaker, deadline and retry loop ----------------------------------------------
 
     @timed_midtrans_call
     def _call(
         self, operation: str, midtrans_order_id: str, send: Callable[[], dict[str, Any]]
     ) -> dict[str, Any]:
-        started = time.monotonic()
+        ticket = Ticket()
+        if self.breaker is not None:
+            try:
+                ticket = self.breaker.acquire()
+            except CircuitOpen as exc:
+                logger.warning("midtrans %s %s not sent: %s", operation, midtrans_order_id, exc)
+                raise MidtransUnavailable(f"midtrans {operation}: {exc}") from exc
+        try:
+            answer = self._call_before_deadline(operation, midtrans_order_id, send)
+        except MidtransUnavailable as exc:
+            if self.breaker is not None:
+                self.breaker.record_failure(ticket, str(exc))
+            raise
+        except MidtransRejected:
+            if self.breaker is not None:
+                self.breaker.record_success(ticket)  # Midtrans answered: it is up
+            raise
+        except BaseException:
+            if self.breaker is not None and ticket.probe:
+                self.breaker.record_failure(ticket, "probe interrupted")
+            raise
+        if self.breaker is not None:
+            self.breaker.record_success(ticket)
+        return answer
+
+    def _call_before_deadline(
+        self, operation: str, midtrans_order_id: str, send: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        deadline = _Deadline(self.deadline_seconds)
+        timer = threading.Timer(self.deadline_seconds, deadline.expire)
+        timer.daemon = True
+        previous = getattr(_current, "deadline", None)
+        _current.deadline = deadline
+        timer.start()
+        try:
+            return self._retry_loop(operation, midtrans_order_id, send, deadline)
+        except _DeadlineExpired as exc:
+            logger.warning(
+                "midtrans %s %s: deadline of %.1f s passed",
+                operation,
+                midtrans_order_id,
+                self.deadline_seconds,
+            )
+            raise MidtransUnavailable(
+                f"midtrans {operation} {midtrans_order_id}: "
+                f"deadline of {self.deadline_seconds:.1f} s passed"
+            ) from exc
+        finally:
+            timer.cancel()
+            _current.deadline = previous
+
+    def _retry_loop(
+        self,
+        operation: str,
+        midtrans_order_id: str,
+        send: Callable[[], dict[str, Any]],
+        deadline: _Deadline,
+    ) -> dict[str, Any]:
         last_problem = ""
         for attempt in range(self.max_retries + 1):
             if attempt:
                 delay = self.backoff_seconds * 2 ** (attempt - 1) * (1 + random.random() / 4)  # noqa: S311
-                elapsed = time.monotonic() - started
-                if elapsed + delay + self.request_seconds > self.retry_budget_seconds:
+                if delay + self.request_seconds > deadline.remaining():
                     logger.warning(
                         "midtrans %s %s: no time left for retry %s",
                         operation,
@@ -237,6 +433,8 @@ class MidtransGateway:
                 time.sleep(delay)
             try:
                 return send()
+            except _DeadlineExpired:
+                raise
             except (requests.ConnectionError, requests.Timeout) as exc:
                 last_problem = type(exc).__name__
             except _ServerError as exc:
@@ -294,6 +492,18 @@ class MidtransGateway:
         )
 
 
+@functools.cache
+def midtrans_breaker() -> CircuitBreaker:
+    """The breaker every gateway from `get_gateway()` shares (state in the cache)."""
+    return CircuitBreaker(
+        "midtrans",
+        failure_threshold=settings.MIDTRANS_BREAKER_FAILURES,
+        window_seconds=settings.MIDTRANS_BREAKER_WINDOW_SECONDS,
+        reset_seconds=settings.MIDTRANS_BREAKER_RESET_SECONDS,
+        probe_seconds=settings.MIDTRANS_DEADLINE_SECONDS + 5,
+    )
+
+
 def get_gateway() -> MidtransGateway:
     """A gateway configured from settings (`MIDTRANS_*`). Cheap; build one per unit of work."""
     return MidtransGateway(
@@ -305,4 +515,6 @@ def get_gateway() -> MidtransGateway:
         connect_timeout=settings.MIDTRANS_CONNECT_TIMEOUT,
         read_timeout=settings.MIDTRANS_READ_TIMEOUT,
         max_retries=settings.MIDTRANS_MAX_RETRIES,
+        deadline_seconds=settings.MIDTRANS_DEADLINE_SECONDS,
+        breaker=midtrans_breaker(),
     )

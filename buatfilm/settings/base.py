@@ -171,6 +171,14 @@ MIDTRANS_NOTIFICATION_URL = env(
 MIDTRANS_CONNECT_TIMEOUT = env.float("MIDTRANS_CONNECT_TIMEOUT", default=3.05)
 MIDTRANS_READ_TIMEOUT = env.float("MIDTRANS_READ_TIMEOUT", default=10.0)
 MIDTRANS_MAX_RETRIES = env.int("MIDTRANS_MAX_RETRIES", default=2)
+# One wall-clock deadline per Midtrans call (connect + reads + retries), below gunicorn's
+# --timeout (30 s). The circuit breaker opens after MIDTRANS_BREAKER_FAILURES failed calls in
+# MIDTRANS_BREAKER_WINDOW_SECONDS and fails every call at once for
+# MIDTRANS_BREAKER_RESET_SECONDS, then lets one probe call through.
+MIDTRANS_DEADLINE_SECONDS = env.float("MIDTRANS_DEADLINE_SECONDS", default=15.0)
+MIDTRANS_BREAKER_FAILURES = env.int("MIDTRANS_BREAKER_FAILURES", default=5)
+MIDTRANS_BREAKER_WINDOW_SECONDS = env.float("MIDTRANS_BREAKER_WINDOW_SECONDS", default=60.0)
+MIDTRANS_BREAKER_RESET_SECONDS = env.float("MIDTRANS_BREAKER_RESET_SECONDS", default=30.0)
 # The simulator management command refuses to run unless this is true (never in production).
 MIDTRANS_SIMULATOR_ENABLED = env.bool("MIDTRANS_SIMULATOR_ENABLED", default=False)
 

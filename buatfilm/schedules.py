@@ -33,6 +33,11 @@ def scheduled_jobs() -> list[Job]:
             settings.SCHEDULE_RECONCILE_PAYMENTS_SECONDS,
         ),
         Job(
+            "resolve_stuck_attempts",
+            "payments.resolve_stuck_attempts",
+            settings.SCHEDULE_RESOLVE_STUCK_ATTEMPTS_SECONDS,
+        ),
+        Job(
             "dispatch_outbox",
             "notifications.dispatch_outbox",
             settings.SCHEDULE_DISPATCH_OUTBOX_SECONDS,

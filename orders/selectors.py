@@ -12,7 +12,7 @@ from buatfilm.formatting import mask_email, mask_phone, rupiah
 from courses.models import Package
 from orders.models import Order, OrderStatus, PaymentMethod
 from payments.models import AttemptStatus, PaymentAttempt
-from payments.selectors import attempt_customer_details
+from payments.selectors import attempt_customer_details, attempt_is_stuck
 
 
 def order_status_url(order: Order) -> str:
@@ -61,13 +61,17 @@ def order_latest_attempt(*, order: Order) -> PaymentAttempt | None:
 def order_can_retry_payment(*, order: Order, now: datetime) -> bool:
     """True when the customer may start a new payment attempt (UC-006): the order is CREATED or
     PENDING_PAYMENT, at least a minute remains before `expires_at`, and there is no live or
-    in-flight attempt. `payments.attempts.attempt_start` enforces the same rule under lock."""
+    in-flight attempt (a CREATED attempt whose process died during the Snap call counts as
+    failed once `attempt_is_stuck`). `payments.attempts.attempt_start` enforces the same rule
+    under lock."""
     if order.status not in (OrderStatus.CREATED, OrderStatus.PENDING_PAYMENT):
         return False
     if order.expires_at - now < timedelta(minutes=1):
         return False
     latest = order_latest_attempt(order=order)
-    return latest is None or latest.status == AttemptStatus.FAILED
+    return (
+        latest is None or latest.status == AttemptStatus.FAILED or attempt_is_stuck(latest, now=now)
+    )
 
 
 def order_public_summary(*, order: Order, now: datetime) -> dict[str, Any]:
@@ -142,6 +146,8 @@ def attempt_failure_text(*, attempt: PaymentAttempt | None) -> str:
     told us (never from the finish-redirect query string)."""
     if attempt is None:
         return "Pembayaran tidak berhasil."
-    if attempt.snap_error and not attempt.transaction_status:
+    if attempt.status == AttemptStatus.CREATED or (
+        attempt.snap_error and not attempt.transaction_status
+    ):
         return "Tagihan pembayaran gagal dibuat."
     return _FAILURE_TEXT.get(attempt.transaction_status, "Pembayaran tidak berhasil.")

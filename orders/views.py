@@ -23,6 +23,7 @@ from orders.models import Order, OrderStatus, PaymentMethod
 from orders.selectors import order_status_url
 from payments import attempts
 from payments.models import AttemptStatus
+from payments.selectors import attempt_is_stuck
 
 # Per client IP. Polling the status API every 5 s is 12/min per open tab.
 CHECKOUT_RATE = "10/m"
@@ -278,7 +279,10 @@ def order_status(request: HttpRequest, order_id: str) -> HttpResponse:
     now = timezone.now()
     summary = selectors.order_public_summary(order=order, now=now)
     attempt = selectors.order_latest_attempt(order=order)
-    in_flight = attempt is not None and attempt.status == AttemptStatus.CREATED
+    # CREATED = the Snap call is running; after the grace period its process has died
+    # ("stuck"): the page offers "coba lagi" instead of waiting forever.
+    stuck = attempt is not None and attempt_is_stuck(attempt, now=now)
+    in_flight = attempt is not None and attempt.status == AttemptStatus.CREATED and not stuck
     path = reverse("orders:checkout", kwargs={"package_code": order.package_code})
     return render(
         request,
@@ -288,7 +292,8 @@ def order_status(request: HttpRequest, order_id: str) -> HttpResponse:
             "summary": summary,
             "in_flight": in_flight,
             "polling": order.status == OrderStatus.PENDING_PAYMENT or in_flight,
-            "last_attempt_failed": attempt is not None and attempt.status == AttemptStatus.FAILED,
+            "last_attempt_failed": stuck
+            or (attempt is not None and attempt.status == AttemptStatus.FAILED),
             "failure_text": selectors.attempt_failure_text(attempt=attempt),
             "retry_methods": retry_method_options(current=order.payment_method),
             "time_left_display": countdown_display(summary["seconds_left"]),

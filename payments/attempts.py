@@ -14,7 +14,7 @@ Midtrans may have created the earlier one and refuses a reused id (406).
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -28,13 +28,12 @@ from orders.selectors import order_status_url
 from orders.services import order_transition
 from payments.midtrans import MidtransRejected, MidtransUnavailable, get_gateway
 from payments.models import AttemptStatus, PaymentAttempt
+from payments.selectors import IN_FLIGHT_GRACE as IN_FLIGHT_GRACE  # re-exported
+from payments.selectors import attempt_is_stuck
 from supportdesk.audit import SYSTEM_CHECKOUT, audit_record
 
 logger = logging.getLogger(__name__)
 
-# An attempt still CREATED after this long lost its process mid-call (the Snap call itself is
-# bounded by `settings.MIDTRANS_DEADLINE_SECONDS`); a new start may then replace it.
-IN_FLIGHT_GRACE = timedelta(seconds=60)
 SNAP_ITEM_NAME_MAX = 50
 PAYABLE_STATUSES = frozenset({OrderStatus.CREATED, OrderStatus.PENDING_PAYMENT})
 
@@ -209,9 +208,13 @@ def _attempt_create(*, order_id: str, payment_method: str, now: datetime) -> Pay
             "Pembayaran untuk pesanan ini sudah dibuat.", order=order, attempt=latest
         )
     if latest is not None and latest.status == AttemptStatus.CREATED:
-        if now - latest.created_at < IN_FLIGHT_GRACE:
+        if not attempt_is_stuck(latest, now=now):
             raise PaymentInProgress("Pembayaran sedang disiapkan. Tunggu sebentar.", order=order)
-        _attempt_fail(attempt=latest, error="abandoned: no Snap answer was recorded")
+        _attempt_fail(
+            attempt=latest,
+            error="abandoned: no Snap answer was recorded",
+            action="payment_attempt_abandoned",
+        )
     if payment_method and payment_method != order.payment_method:
         # The order shows and messages the method of its latest attempt.
         order.payment_method = payment_method

@@ -224,16 +224,21 @@ class TimeoutSession(requests.Session):
     ) -> requests.Response:
         deadline: _Deadline | None = getattr(_current, "deadline", None)
         connect_timeout, read_timeout = self.timeout
+        clipped = False
         if deadline is not None:
             left = deadline.remaining()
             if left <= 0 or deadline.expired:
                 raise _DeadlineExpired
+            clipped = left < max(connect_timeout, read_timeout)
             connect_timeout, read_timeout = min(connect_timeout, left), min(read_timeout, left)
         kwargs["timeout"] = (connect_timeout, read_timeout)
         try:
             response = super().request(method, url, *args, **kwargs)
         except Exception as exc:
-            if deadline is not None and deadline.expired:
+            # A timeout cut to what was left of the deadline is the deadline passing.
+            if deadline is not None and (
+                deadline.expired or (clipped and isinstance(exc, requests.Timeout))
+            ):
                 raise _DeadlineExpired from exc
             raise
         if deadline is not None and deadline.expired:

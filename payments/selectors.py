@@ -2,11 +2,17 @@
 
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from payments.models import AttemptStatus, EventSource, PaymentAttempt, PaymentEvent
 
 SUCCESS_STATUSES = frozenset({"settlement", "capture"})
+
+# An attempt still CREATED after this long lost its process mid-call: the Snap call itself ends
+# by `settings.MIDTRANS_DEADLINE_SECONDS` (15 s), so after 60 s nothing can still be waiting
+# for it. The status page then offers "coba lagi", a new start may replace it, and the
+# `resolve_stuck_attempts` job settles it with Midtrans.
+IN_FLIGHT_GRACE = timedelta(seconds=60)
 
 
 def transaction_is_paid(*, transaction_status: str, fraud_status: str) -> bool:
@@ -74,6 +80,24 @@ def attempt_customer_details(attempt: PaymentAttempt | None) -> dict[str, str | 
         "qr_url": actions.get("generate-qr-code") or None,
         "deeplink_url": actions.get("deeplink-redirect") or None,
     }
+
+
+def attempt_is_stuck(attempt: PaymentAttempt, *, now: datetime) -> bool:
+    """CREATED with no Snap answer for longer than `IN_FLIGHT_GRACE`: its process died."""
+    return (
+        attempt.status == AttemptStatus.CREATED
+        and not attempt.snap_token
+        and now - attempt.created_at >= IN_FLIGHT_GRACE
+    )
+
+
+def attempts_stuck(
+    *, now: datetime, grace: timedelta = IN_FLIGHT_GRACE
+) -> QuerySet[PaymentAttempt]:
+    """Stuck attempts (see `attempt_is_stuck`), oldest first."""
+    return PaymentAttempt.objects.filter(
+        status=AttemptStatus.CREATED, snap_token="", created_at__lte=now - grace
+    ).order_by("created_at")
 
 
 def order_has_other_live_attempt(*, order_id: str, exclude_attempt_id: int) -> bool:

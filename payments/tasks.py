@@ -2,13 +2,18 @@
 
 from celery import shared_task
 
-from payments import reconciliation
+from payments import reconciliation, stuck
 from payments.midtrans import MidtransUnavailable
 
 
 @shared_task(name="payments.reconcile_payments", ignore_result=True)
 def reconcile_payments() -> str:
     return reconciliation.payment_reconcile_due().line()
+
+
+@shared_task(name="payments.resolve_stuck_attempts", ignore_result=True)
+def resolve_stuck_attempts() -> str:
+    return stuck.attempts_resolve_stuck().line()
 
 
 @shared_task(

@@ -64,7 +64,8 @@
       failures = 0;
       sync(data.server_time, data.expires_at);
       if (data.status !== root.getAttribute("data-status") ||
-          detailOf(data.payment) !== root.getAttribute("data-detail")) {
+          detailOf(data.payment) !== root.getAttribute("data-detail") ||
+          (data.can_retry_payment ? "1" : "0") !== root.getAttribute("data-can-retry")) {
         if (live) { live.textContent = "Status pesanan berubah, memuat ulang…"; }
         window.location.reload();
         return;

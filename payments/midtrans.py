@@ -38,9 +38,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from payments.circuit import CircuitBreaker, CircuitOpen, Ticket
-
 from buatfilm.metrics import timed_midtrans_call
+from payments.circuit import CircuitBreaker, CircuitOpen, Ticket
 
 logger = logging.getLogger(__name__)
 

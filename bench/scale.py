@@ -152,7 +152,6 @@ def _reset_sequences(models: Sequence[Any]) -> None:
 class Seeded:
     orders: int = 0
     rows: dict[str, int] = field(default_factory=dict)
-    sample_pending: list[tuple[str, str, str, int]] = field(default_factory=list)  # id,key,mid,amt
     sample_paid: list[str] = field(default_factory=list)
     sample_email: str = ""
     sample_phone: str = ""
@@ -169,6 +168,7 @@ STATUS_MIX = (
     ("REFUNDED", 1),
     ("CREATED", 2),
 )
+IN_FLIGHT_ORDERS = 60
 METHODS = ("bca_va", "bni_va", "echannel", "gopay", "shopeepay", "dana", "other_qris")
 
 
@@ -190,7 +190,8 @@ def seed(*, start: int, count: int, now: datetime, seeded: Seeded, rng: random.R
     orders: list[dict[str, Any]] = []
     for i in range(start, start + count):
         package = packages[i % len(packages)]
-        recent = i % 500 == 0  # a few orders are still in flight today
+        # Orders in flight today: a day's worth, however long the history behind them.
+        recent = i < IN_FLIGHT_ORDERS
         created = now - timedelta(
             seconds=rng.uniform(60, 20 * 3600) if recent else rng.uniform(0, span)
         )
@@ -410,11 +411,7 @@ def seed(*, start: int, count: int, now: datetime, seeded: Seeded, rng: random.R
 
     seeded.orders += count
     for o in orders[-5000:]:
-        if o["status"] == "PENDING_PAYMENT":
-            seeded.sample_pending.append(
-                (o["order_id"], "", f"{o['order_id']}-1", o["base"] - o["discount"])
-            )
-        elif o["status"] == "PAID" and len(seeded.sample_paid) < 50:
+        if o["status"] == "PAID" and len(seeded.sample_paid) < 50:
             seeded.sample_paid.append(o["order_id"])
     middle = orders[len(orders) // 2]
     seeded.sample_email = middle["email"]

@@ -23,6 +23,7 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("api/", include("orders.api_urls")),
     path("payments/", include("payments.urls")),
+    path("", include("content.urls")),
     path("", include("courses.urls")),
     path("", include("orders.urls")),
 ]

@@ -59,6 +59,11 @@ class Lesson(models.Model):
     summary = models.CharField(verbose_name="ringkasan", max_length=300, blank=True)
     body = models.TextField(verbose_name="isi", blank=True)
     video_url = models.URLField(verbose_name="URL video", blank=True)
+    duration_minutes = models.PositiveSmallIntegerField(
+        verbose_name="durasi (menit)",
+        default=0,
+        help_text="Perkiraan durasi video (menit); tampil di silabus halaman utama.",
+    )
     position = models.PositiveSmallIntegerField(verbose_name="urutan", default=0)
 
     class Meta:

@@ -269,7 +269,8 @@ def one_click_access(
 
 def catalog_seed() -> dict[str, int]:
     """Create or update the course, its lessons and packages from `courses.catalog`. Running it
-    again changes nothing; prices of existing orders are snapshots and never move."""
+    again changes nothing; prices of existing orders are snapshots and never move; lesson texts
+    an editor changed are kept."""
     from courses import catalog
     from courses.models import Course, Lesson, Package
 
@@ -278,17 +279,28 @@ def catalog_seed() -> dict[str, int]:
         course, _ = Course.objects.update_or_create(
             slug=slug, defaults={k: v for k, v in catalog.COURSE.items() if k != "slug"}
         )
-        for position, (lesson_slug, title, summary) in enumerate(catalog.LESSONS, start=1):
-            Lesson.objects.update_or_create(
+        for position, (lesson_slug, title, summary, minutes, body) in enumerate(
+            catalog.LESSONS, start=1
+        ):
+            lesson, created = Lesson.objects.get_or_create(
                 course=course,
                 slug=lesson_slug,
                 defaults={
                     "title": title,
                     "summary": summary,
-                    "body": summary,
+                    "body": body,
+                    "duration_minutes": minutes,
                     "position": position,
                 },
             )
+            # An existing lesson keeps what editors wrote; only still-empty parts are filled
+            # (the first seed wrote the summary as the body).
+            if not created and (lesson.body in ("", lesson.summary) or not lesson.duration_minutes):
+                if lesson.body in ("", lesson.summary):
+                    lesson.body = body
+                if not lesson.duration_minutes:
+                    lesson.duration_minutes = minutes
+                lesson.save(update_fields=["body", "duration_minutes"])
         for package in catalog.PACKAGES:
             Package.objects.update_or_create(
                 code=package["code"],

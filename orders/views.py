@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from buatfilm.http import client_ip_or_none, rate_limited, user_agent
+from content import selectors as content_selectors
 from courses import selectors as course_selectors
 from courses import services as course_services
 from courses.models import Package
@@ -41,7 +42,19 @@ class HttpResponseSeeOther(HttpResponseRedirect):
 
 
 def landing(request: HttpRequest) -> HttpResponse:
-    return render(request, "orders/landing.html", {"packages": selectors.packages_for_sale()})
+    packages = selectors.packages_for_sale()
+    first = packages.first()
+    lessons = list(course_selectors.course_lessons(course=first.course)) if first else []
+    return render(
+        request,
+        "orders/landing.html",
+        {
+            "packages": packages,
+            "lessons": lessons,
+            "total_minutes": sum(lesson.duration_minutes for lesson in lessons),
+            "faq": content_selectors.faq_published(),
+        },
+    )
 
 
 def _package_or_404(package_code: str) -> Package:

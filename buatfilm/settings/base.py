@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "payments",
     "notifications",
     "courses",
+    "content",
     "supportdesk",
 ]
 
@@ -69,6 +70,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "content.context_processors.shop",
             ],
         },
     },
@@ -206,6 +208,13 @@ WHATSAPP_TIMEOUT = env.float("WHATSAPP_TIMEOUT", default=10.0)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=5)
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=120)
 SUPPORT_WHATSAPP_URL = env("SUPPORT_WHATSAPP_URL", default="https://wa.me/6281234567890")
+
+# --- Seller identity (invoice, contact page, footer) ---------------------------------------
+SELLER_NAME = env("SELLER_NAME", default="BuatFilm")
+SELLER_ADDRESS = env("SELLER_ADDRESS", default="Jakarta, Indonesia")
+SELLER_EMAIL = env("SELLER_EMAIL", default="halo@buatfilm.local")
+SELLER_PHONE = env("SELLER_PHONE", default="+62 812-3456-7890")
+SELLER_TAX_ID = env("SELLER_TAX_ID", default="")  # NPWP; empty = not shown
 
 # --- Course access -------------------------------------------------------------------------
 MAGIC_LINK_MAX_AGE_HOURS = env.int("MAGIC_LINK_MAX_AGE_HOURS", default=24)

@@ -11,6 +11,6 @@ supportdesk) lives here, so the rules of the support desk are in one place:
   matching model permissions; orders keep snapshots, so editing a price moves no order.
 """
 
-from supportdesk.admin import audit, courses, notifications, orders, payments
+from supportdesk.admin import audit, content, courses, notifications, orders, payments
 
-__all__ = ["audit", "courses", "notifications", "orders", "payments"]
+__all__ = ["audit", "content", "courses", "notifications", "orders", "payments"]

@@ -6,7 +6,7 @@ PAGES = {
         "Kontak",
         """Ada pertanyaan tentang kursus, pembayaran, atau akses? Tim kami siap membantu.
 
-- **WhatsApp**: cara tercepat, dibalas pada hari kerja pukul 09.00–17.00 WIB.
+- **WhatsApp**: cara tercepat, dibalas pada hari kerja pukul 09.00-17.00 WIB.
 - **Email**: dibalas paling lambat 2 hari kerja.
 
 Saat menghubungi kami tentang pesanan, sebutkan **nomor pesanan** (diawali `BF-`) yang ada di
@@ -72,7 +72,7 @@ aktif.
 ## Hakmu
 Kamu berhak melihat, memperbaiki, atau meminta penghapusan data pribadimu, dan menarik
 persetujuan. Kirim permintaan lewat halaman [kontak](/kontak/) dari email yang kamu pakai saat
-membeli; kami proses dalam 3×24 jam kerja. Data yang wajib kami simpan menurut hukum (misalnya
+membeli; kami proses dalam 3 x 24 jam kerja. Data yang wajib kami simpan menurut hukum (misalnya
 catatan transaksi) kami simpan terpisah dan tidak dipakai untuk hal lain.
 """,
     ),

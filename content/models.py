@@ -14,7 +14,9 @@ class ShopPage(models.Model):
 
     slug = models.SlugField(max_length=40, unique=True, choices=Slug.choices)
     title = models.CharField(max_length=120)
-    body = models.TextField(help_text="Markdown: **tebal**, *miring*, - daftar, [tautan](https://…).")
+    body = models.TextField(
+        help_text="Markdown: **tebal**, *miring*, - daftar, [tautan](https://…)."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

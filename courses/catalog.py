@@ -29,7 +29,7 @@ sampai rilis, dan menyiapkan peralatanmu.
 - Hak cipta dan etika: memakai wajah, suara, dan karya orang lain.
 
 ## Tugas
-Tulis tiga ide film pendek berdurasi 1–3 menit, masing-masing dalam satu kalimat.
+Tulis tiga ide film pendek berdurasi 1-3 menit, masing-masing dalam satu kalimat.
 """,
     ),
     (
@@ -41,7 +41,7 @@ Tulis tiga ide film pendek berdurasi 1–3 menit, masing-masing dalam satu kalim
 
 ## Yang kamu pelajari
 - Mengubah ide menjadi **premis** yang jelas: tokoh, keinginan, hambatan.
-- Struktur **tiga babak** untuk film 1–3 menit.
+- Struktur **tiga babak** untuk film 1-3 menit.
 - Prompt untuk mencari variasi adegan, dialog, dan judul, lalu menyunting hasilnya.
 - Format naskah sederhana: adegan, aksi, dialog.
 
@@ -63,7 +63,7 @@ Pilih satu ide dari modul 1 dan tulis naskah satu halaman.
 - Menjaga tokoh tetap konsisten dari shot ke shot.
 
 ## Tugas
-Buat storyboard 8–12 panel untuk naskahmu.
+Buat storyboard 8-12 panel untuk naskahmu.
 """,
     ),
     (

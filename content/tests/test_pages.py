@@ -31,7 +31,7 @@ def test_each_page_renders_its_seeded_text(client, path):
     response = client.get(path)
     assert response.status_code == 200
     html = response.content.decode()
-    assert f"<h1 id=\"page-title\">{PAGES[path]}</h1>" in html
+    assert f'<h1 id="page-title">{PAGES[path]}</h1>' in html
     assert len(re.sub(r"<[^>]+>", "", html)) > 600  # a real text, not a stub
 
 

@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from buatfilm.formatting import mask_email, mask_phone
 from buatfilm.logging import correlate
+from notifications.attachments import email_attachments
 from notifications.errors import DeliveryError
 from notifications.mailer import send_email
 from notifications.models import Channel, NotificationOutbox, OutboxStatus, Template
@@ -402,6 +403,7 @@ def _send(row: NotificationOutbox) -> SendResult:
                 headers={"X-BuatFilm-Outbox-Id": str(row.pk)},
                 tags=[row.template_name],
                 metadata={"outbox_id": str(row.pk), "order_id": row.order_id or ""},
+                attachments=email_attachments(row),
             )
         else:
             provider_id = WhatsAppClient().send_text(phone=row.recipient, text=rendered.text)

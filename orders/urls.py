@@ -11,4 +11,5 @@ urlpatterns = [
     path("orders/<str:order_id>/pay/", views.retry_payment, name="retry_payment"),
     path("orders/<str:order_id>/access/", views.order_access, name="access"),
     path("orders/<str:order_id>/receipt/", views.receipt, name="receipt"),
+    path("orders/<str:order_id>/receipt.pdf", views.receipt_pdf, name="receipt_pdf"),
 ]

@@ -18,7 +18,7 @@ from courses import selectors as course_selectors
 from courses import services as course_services
 from courses.models import Package
 from orders import checkout as checkout_service
-from orders import selectors, validators
+from orders import invoice, selectors, validators
 from orders.forms import PAYMENT_METHOD_HELP, CheckoutForm
 from orders.models import Order, OrderStatus, PaymentMethod
 from orders.selectors import order_status_url
@@ -347,15 +347,23 @@ def receipt(request: HttpRequest, order_id: str) -> HttpResponse:
     order = _order_or_404(request, order_id)
     if order.status != OrderStatus.PAID:
         raise Http404
-    return render(
-        request,
-        "orders/receipt.html",
-        {
-            "order": order,
-            "invoice_number": selectors.order_invoice_number(order=order),
-            "attempt": selectors.order_paid_attempt(order=order),
-        },
+    return render(request, "orders/receipt.html", invoice.invoice_context(order=order))
+
+
+@never_cache
+@require_GET
+@rate_limited(group="orders.receipt", rate=STATUS_PAGE_RATE)
+def receipt_pdf(request: HttpRequest, order_id: str) -> HttpResponse:
+    """The invoice as a PDF download, for PAID orders only (anything else: 404)."""
+    order = _order_or_404(request, order_id)
+    if order.status != OrderStatus.PAID:
+        raise Http404
+    response = HttpResponse(invoice.invoice_pdf(order=order), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{invoice.invoice_filename(order=order)}"'
     )
+    response["X-Robots-Tag"] = "noindex"
+    return response
 
 
 @never_cache

@@ -8,6 +8,7 @@ import re
 import time
 
 import pytest
+from pypdf import PdfReader
 
 from buatfilm.testing import screenshot
 from courses.models import Entitlement, Package
@@ -177,11 +178,21 @@ def test_paid_order_status_and_printable_receipt(live_server, settings, phone_pa
     page.get_by_role("link", name="Lihat kuitansi").click()
     page.get_by_role("heading", name="Kuitansi pembayaran").wait_for()
     assert "INV-" + order.order_id.removeprefix("BF-") in page.content()
-    assert "sari@example.com" not in page.content()
+    assert "sari@example.com" in page.content()  # the buyer's own document: in full
     screenshot(page, "7-receipt")
+
+    # The PDF invoice downloads, and its text carries the order id and the total.
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Unduh PDF").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".pdf")
+    reader = PdfReader(download.path())
+    text = "\n".join(pdf_page.extract_text() for pdf_page in reader.pages)
+    assert order.order_id in text and "Rp 499.000" in text and "LUNAS" in text
+
     page.emulate_media(media="print")
     assert not page.locator(".site-header").is_visible()
-    assert not page.get_by_role("button", name="Cetak / simpan PDF").is_visible()
+    assert not page.get_by_role("button", name="Cetak").is_visible()
     assert page.get_by_role("heading", name="Kuitansi pembayaran").is_visible()
 
 

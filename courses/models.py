@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from courses.video import validate_lesson_video_url
+
 
 class Course(models.Model):
     slug = models.SlugField(verbose_name="slug", unique=True)
@@ -57,8 +59,15 @@ class Lesson(models.Model):
     slug = models.SlugField(verbose_name="slug")
     title = models.CharField(verbose_name="judul", max_length=200)
     summary = models.CharField(verbose_name="ringkasan", max_length=300, blank=True)
-    body = models.TextField(verbose_name="isi", blank=True)
-    video_url = models.URLField(verbose_name="URL video", blank=True)
+    body = models.TextField(
+        verbose_name="isi", blank=True, help_text="Markdown: ## judul, **tebal**, - daftar."
+    )
+    video_url = models.URLField(
+        verbose_name="URL video",
+        blank=True,
+        validators=[validate_lesson_video_url],
+        help_text="YouTube, Vimeo, Bunny Stream, atau file video https (.mp4/.webm).",
+    )
     duration_minutes = models.PositiveSmallIntegerField(
         verbose_name="durasi (menit)",
         default=0,
@@ -151,3 +160,24 @@ class LoginLink(models.Model):
 
     def __str__(self) -> str:
         return f"login link {self.pk} ({self.channel})"
+
+
+class LessonProgress(models.Model):
+    """A learner marked a lesson done. No row = not done; unmarking deletes the row."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lesson_progress"
+    )
+    lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="progress")
+    completed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "kemajuan belajar"
+        verbose_name_plural = "kemajuan belajar"
+        ordering = ["-completed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "lesson"], name="lesson_progress_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} selesai {self.lesson}"

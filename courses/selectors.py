@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from courses.models import Course, Entitlement, Lesson
+from courses.models import Course, Entitlement, Lesson, LessonProgress
 from orders.models import OrderStatus
 
 
@@ -109,3 +109,41 @@ def course_for_page(*, slug: str) -> Course | None:
 
 def course_lessons(*, course: Course) -> QuerySet[Lesson]:
     return Lesson.objects.filter(course=course).order_by("position", "pk")
+
+
+@dataclass(frozen=True)
+class CourseProgress:
+    lessons: list[Lesson]
+    done_ids: frozenset[int]
+    next_lesson: Lesson | None  # the first lesson not done yet (None: all done or none)
+
+    @property
+    def total(self) -> int:
+        return len(self.lessons)
+
+    @property
+    def done_count(self) -> int:
+        return sum(1 for lesson in self.lessons if lesson.pk in self.done_ids)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done_count / self.total) if self.total else 0
+
+    @property
+    def started(self) -> bool:
+        return self.done_count > 0
+
+    @property
+    def finished(self) -> bool:
+        return self.total > 0 and self.done_count == self.total
+
+
+def course_progress(*, user: AbstractBaseUser, course: Course) -> CourseProgress:
+    lessons = list(course_lessons(course=course))
+    done = frozenset(
+        LessonProgress.objects.filter(user_id=user.pk, lesson__course=course).values_list(
+            "lesson_id", flat=True
+        )
+    )
+    next_lesson = next((lesson for lesson in lessons if lesson.pk not in done), None)
+    return CourseProgress(lessons=lessons, done_ids=done, next_lesson=next_lesson)

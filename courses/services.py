@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from buatfilm.formatting import mask_email
-from courses.models import Entitlement, LoginLink
+from courses.models import Entitlement, Lesson, LoginLink
 from orders.models import Order, OrderStatus
 from supportdesk.audit import audit_record
 
@@ -306,8 +306,26 @@ def catalog_seed() -> dict[str, int]:
                 code=package["code"],
                 defaults={k: v for k, v in package.items() if k != "code"} | {"course": course},
             )
+    from content.services import shop_texts_seed
+
+    shop_texts_seed()  # the footer links to these pages: they must exist
     return {
         "courses": Course.objects.count(),
         "lessons": Lesson.objects.filter(course=course).count(),
         "packages": Package.objects.filter(course=course).count(),
     }
+
+
+def lesson_mark_done(
+    *, user: UserModel, lesson: Lesson, done: bool = True, now: datetime | None = None
+) -> None:
+    """Mark a lesson done (idempotent: a second click keeps the first time) or not done. The
+    caller has checked course access."""
+    from courses.models import LessonProgress
+
+    if done:
+        LessonProgress.objects.get_or_create(
+            user=user, lesson=lesson, defaults={"completed_at": now or timezone.now()}
+        )
+    else:
+        LessonProgress.objects.filter(user=user, lesson=lesson).delete()

@@ -11,4 +11,5 @@ urlpatterns = [
     path("my-courses/", views.my_courses, name="my_courses"),
     path("courses/<slug:slug>/", views.course_detail, name="detail"),
     path("courses/<slug:slug>/<slug:lesson_slug>/", views.lesson_detail, name="lesson"),
+    path("courses/<slug:slug>/<slug:lesson_slug>/done/", views.lesson_done, name="lesson_done"),
 ]

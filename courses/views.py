@@ -17,6 +17,8 @@ from buatfilm.views import ratelimited
 from courses import selectors, services
 from courses.forms import LoginLinkForm
 from courses.models import Course
+from courses.video import lesson_video
+from orders import selectors as order_selectors
 
 _MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -103,7 +105,16 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def my_courses(request: HttpRequest) -> HttpResponse:
     cards = selectors.user_course_cards(user=request.user)  # type: ignore[arg-type]
-    return render(request, "courses/my_courses.html", {"cards": cards})
+    rows = [
+        (card, selectors.course_progress(user=request.user, course=card.course))  # type: ignore[arg-type]
+        for card in cards
+    ]
+    email = request.user.email or request.user.get_username()  # type: ignore[union-attr]
+    return render(
+        request,
+        "courses/my_courses.html",
+        {"rows": rows, "orders": order_selectors.orders_of_customer(email=email)},
+    )
 
 
 def _course_or_404(slug: str) -> Course:
@@ -127,10 +138,11 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if entitlement is None:
         return _no_access(request, course)
     services.entitlement_touch(entitlement=entitlement)
+    progress = selectors.course_progress(user=request.user, course=course)  # type: ignore[arg-type]
     return render(
         request,
         "courses/detail.html",
-        {"course": course, "lessons": selectors.course_lessons(course=course)},
+        {"course": course, "lessons": progress.lessons, "progress": progress},
     )
 
 
@@ -140,19 +152,47 @@ def lesson_detail(request: HttpRequest, slug: str, lesson_slug: str) -> HttpResp
     entitlement = selectors.course_access_entitlement(user=request.user, course=course)
     if entitlement is None:
         return _no_access(request, course)
-    lessons = list(selectors.course_lessons(course=course))
+    progress = selectors.course_progress(user=request.user, course=course)  # type: ignore[arg-type]
+    lessons = progress.lessons
     index = next((i for i, item in enumerate(lessons) if item.slug == lesson_slug), None)
     if index is None:
         raise Http404
     services.entitlement_touch(entitlement=entitlement)
+    lesson = lessons[index]
     return render(
         request,
         "courses/lesson.html",
         {
             "course": course,
-            "lesson": lessons[index],
+            "lesson": lesson,
             "lessons": lessons,
+            "progress": progress,
+            "done": lesson.pk in progress.done_ids,
+            "video": lesson_video(lesson.video_url),
             "previous": lessons[index - 1] if index > 0 else None,
             "next": lessons[index + 1] if index + 1 < len(lessons) else None,
         },
     )
+
+
+@require_POST
+@login_required
+def lesson_done(request: HttpRequest, slug: str, lesson_slug: str) -> HttpResponse:
+    """ "Tandai selesai" (done=1) / "Tandai belum selesai" (done=0). Marking done goes on to the
+    next unfinished lesson, or back to the course page when everything is done."""
+    course = _course_or_404(slug)
+    if selectors.course_access_entitlement(user=request.user, course=course) is None:
+        return _no_access(request, course)
+    lesson = selectors.course_lessons(course=course).filter(slug=lesson_slug).first()
+    if lesson is None:
+        raise Http404
+    done = request.POST.get("done", "1") != "0"
+    services.lesson_mark_done(user=request.user, lesson=lesson, done=done)  # type: ignore[arg-type]
+    if not done:
+        return redirect("courses:lesson", slug=course.slug, lesson_slug=lesson.slug)
+    progress = selectors.course_progress(user=request.user, course=course)  # type: ignore[arg-type]
+    if progress.next_lesson is None:
+        messages.success(request, "Selamat, semua pelajaran sudah selesai!")
+        return redirect("courses:detail", slug=course.slug)
+    messages.success(request, f"Pelajaran “{lesson.title}” selesai.")
+    return redirect("courses:lesson", slug=course.slug, lesson_slug=progress.next_lesson.slug)

@@ -151,3 +151,11 @@ def attempt_failure_text(*, attempt: PaymentAttempt | None) -> str:
     ):
         return "Tagihan pembayaran gagal dibuat."
     return _FAILURE_TEXT.get(attempt.transaction_status, "Pembayaran tidak berhasil.")
+
+
+def orders_of_customer(*, email: str, limit: int = 50) -> QuerySet[Order]:
+    """A logged-in customer's orders (newest first) for "Kursus saya": every order placed with
+    the account's email, whatever its status, so a pending one can be found again."""
+    return Order.objects.filter(customer_email__iexact=email.strip()).order_by("-created_at")[
+        :limit
+    ]

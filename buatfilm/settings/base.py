@@ -228,6 +228,8 @@ SESSION_COOKIE_AGE = STAFF_SESSION_HOURS * 60 * 60
 # "Buka kursus" on the PAID status page logs the buyer in with one click for this many days
 # after payment; later it sends a fresh login link instead.
 ONE_CLICK_ACCESS_DAYS = env.int("ONE_CLICK_ACCESS_DAYS", default=7)
+# Extra hosts lesson videos may be embedded from (YouTube, Vimeo and Bunny Stream always are).
+LESSON_VIDEO_EMBED_HOSTS = env.list("LESSON_VIDEO_EMBED_HOSTS", default=[])
 
 # --- Security ------------------------------------------------------------------------------
 SECURE_SSL = env.bool("SECURE_SSL", default=False)

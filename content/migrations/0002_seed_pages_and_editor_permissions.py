@@ -8,15 +8,12 @@ CONTENT_EDITORS = "Content editors"
 
 
 def forwards(apps, schema_editor):  # type: ignore[no-untyped-def]
-    from content import defaults
+    from content.services import shop_texts_seed
 
-    ShopPage = apps.get_model("content", "ShopPage")
-    FaqItem = apps.get_model("content", "FaqItem")
-    for slug, (title, body) in defaults.PAGES.items():
-        ShopPage.objects.get_or_create(slug=slug, defaults={"title": title, "body": body})
-    if not FaqItem.objects.exists():
-        for position, (question, answer) in enumerate(defaults.FAQ, start=1):
-            FaqItem.objects.create(question=question, answer=answer, position=position)
+    shop_texts_seed(
+        page_model=apps.get_model("content", "ShopPage"),
+        faq_model=apps.get_model("content", "FaqItem"),
+    )
 
     app_config = apps.get_app_config("content")
     app_config.models_module = True  # historical app configs have none; the function needs one

@@ -113,6 +113,17 @@ def test_customer_buys_and_lands_on_a_live_status_page(
     assert page.get_by_text("Menulis naskah bersama AI").first.is_visible()
     screenshot(page, "6-course")
 
+    # The learner starts, marks the first lesson done (and moves on), and the course page shows
+    # the progress and "Lanjutkan" to the next unfinished lesson.
+    page.get_by_role("link", name="Mulai belajar").click()
+    page.get_by_role("heading", name=re.compile("Pengenalan")).wait_for()
+    page.get_by_role("button", name=re.compile("Tandai selesai")).click()
+    page.get_by_role("heading", name=re.compile("Menulis naskah bersama AI")).wait_for()
+    page.get_by_role("link", name="Buat Film Pakai AI").first.click()
+    page.get_by_text("1 dari 6 pelajaran selesai (17%)").wait_for()
+    assert page.get_by_role("link", name="Lanjutkan: Menulis naskah bersama AI").is_visible()
+    screenshot(page, "6b-course-progress")
+
 
 def fill_valid_checkout(page) -> None:
     page.get_by_label("Nama lengkap").fill("Budi Santoso")

@@ -32,7 +32,7 @@ class EntitlementAdmin(ReadOnlyModelAdmin):
 class LessonInline(admin.StackedInline):
     model = Lesson
     extra = 0
-    fields = ("position", "title", "slug", "summary", "video_url", "body")
+    fields = ("position", "title", "slug", "summary", "duration_minutes", "video_url", "body")
     prepopulated_fields = {"slug": ("title",)}
     # A video link typed without a scheme is an https one (Django 6's default, chosen now).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}

@@ -470,6 +470,7 @@ def test_course_editor_edits_lessons_inline(client, editor_user):
         "lessons-0-title": "Baru",
         "lessons-0-slug": "lama",
         "lessons-0-summary": "",
+        "lessons-0-duration_minutes": "0",
         "lessons-0-video_url": "",
         "lessons-0-body": "Isi",
     }

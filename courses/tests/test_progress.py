@@ -7,10 +7,9 @@ from django.urls import reverse
 
 from courses.models import Lesson, LessonProgress
 from courses.services import catalog_seed, customer_get_or_create
-from courses.tests.factories import paid_order
 from courses.video import lesson_video
 from orders.models import Order
-from orders.tests.lifecycle import order_in
+from orders.tests.lifecycle import order_in, paid_order
 
 pytestmark = pytest.mark.django_db
 

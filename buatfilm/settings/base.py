@@ -250,6 +250,14 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": ["'self'"],
         "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
+        # Lesson videos (courses/video.py): the allow-listed embed hosts and https files.
+        "frame-src": [
+            "https://www.youtube-nocookie.com",
+            "https://player.vimeo.com",
+            "https://iframe.mediadelivery.net",
+            *(f"https://{host}" for host in LESSON_VIDEO_EMBED_HOSTS),
+        ],
+        "media-src": ["'self'", "https:"],
     },
 }
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -102,8 +102,10 @@ def test_lesson_page_renders_markdown_body_and_embed(client, learner):
         video_url="https://www.youtube.com/watch?v=dQw4w9WgXcQ",
         body="## Judul\n\n<script>alert(1)</script> **tebal**",
     )
-    html = client.get(reverse("courses:lesson", args=[lesson.course.slug, lesson.slug])).content
-    html = html.decode()
+    response = client.get(reverse("courses:lesson", args=[lesson.course.slug, lesson.slug]))
+    html = response.content.decode()
+    # The CSP lets exactly the allow-listed players be framed.
+    assert "frame-src https://www.youtube-nocookie.com" in response["Content-Security-Policy"]
     assert '<iframe src="https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ"' in html
     assert "<h2>Judul</h2>" in html and "<strong>tebal</strong>" in html
     assert "<script>alert(1)" not in html

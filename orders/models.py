@@ -4,6 +4,7 @@ import secrets
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 
 class OrderStatus(models.TextChoices):
@@ -156,6 +157,8 @@ class Order(models.Model):
         ]
         indexes = [
             models.Index(fields=["customer_email"], name="order_email"),
+            # Support searches by email in any case (`iexact` is UPPER(..) = UPPER(..)).
+            models.Index(Upper("customer_email"), name="order_email_upper"),
             models.Index(fields=["customer_phone"], name="order_phone"),
             models.Index(
                 fields=["expires_at"],

@@ -71,7 +71,14 @@ class PaymentAttempt(models.Model):
                 condition=Q(status__in=AttemptStatus.values), name="attempt_status_valid"
             ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"], name="attempt_status_created")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="attempt_status_created"),
+            # What customers quote to support: the VA number and the Mandiri bill key.
+            models.Index(
+                fields=["va_number"], name="attempt_va_number", condition=~Q(va_number="")
+            ),
+            models.Index(fields=["bill_key"], name="attempt_bill_key", condition=~Q(bill_key="")),
+        ]
 
     def __str__(self) -> str:
         return self.midtrans_order_id

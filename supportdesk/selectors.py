@@ -3,6 +3,8 @@ and the dashboard's figures. Every figure is aggregated by the database (GROUP B
 SUM), never by looping over orders in Python."""
 
 import json
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
@@ -347,8 +349,62 @@ def phone_search_variants(term: str) -> list[str]:
         number = phonenumbers.parse(digits, "ID")
     except phonenumbers.NumberParseException:
         return []
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return [e164] if e164 != term else []
+    return [phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)]
+
+
+# --- Finding an order from what the customer quotes ---------------------------------------------
+
+SEARCH_LIMIT = 200
+_QUOTED_DIGITS = re.compile(r"[\s.\-]")
+
+
+def order_ids_matching(term: str, *, limit: int = SEARCH_LIMIT) -> list[str]:
+    """The ids of the orders a support agent means by `term`, whatever the customer quoted:
+    the order id, the email (any case), the phone number in any format (`0812-…`, `62812…`,
+    `+62 812…`), a Midtrans order id (`BF-…-2`) or transaction id, a VA number or a Mandiri bill
+    key (spaces and dashes ignored).
+
+    Every lookup is an equality on an indexed (or normalised, index-backed) column, one small
+    query per kind of key, never `icontains`: it stays an index scan at millions of orders
+    (`supportdesk/tests/test_search.py` checks the plans on PostgreSQL). Returns at most
+    `limit` ids, newest order first not guaranteed (the caller orders them)."""
+    term = term.replace("\x00", "").strip()[:254]
+    if not term:
+        return []
+    upper = term.upper()
+    found: list[str] = []
+
+    def add(values: Iterable[str | None]) -> None:
+        for value in values:
+            if value and value not in found:
+                found.append(value)
+
+    add(Order.objects.filter(order_id=upper).values_list("order_id", flat=True))
+    if "@" in term:
+        add(
+            Order.objects.filter(customer_email__iexact=term).values_list("order_id", flat=True)[
+                :limit
+            ]
+        )
+    if variants := phone_search_variants(term):
+        add(
+            Order.objects.filter(customer_phone__in=variants).values_list("order_id", flat=True)[
+                :limit
+            ]
+        )
+    attempt_match = Q(midtrans_order_id__in={term, upper}) | Q(
+        midtrans_transaction_id__in={term, term.lower()}
+    )
+    digits = _QUOTED_DIGITS.sub("", term)
+    if digits.isdigit() and len(digits) >= 6:
+        attempt_match |= Q(va_number=digits) | Q(bill_key=digits)
+    add(PaymentAttempt.objects.filter(attempt_match).values_list("order_id", flat=True)[:limit])
+    add(
+        PaymentEvent.objects.filter(transaction_id__in={term, term.lower()}).values_list(
+            "order_id", flat=True
+        )[:limit]
+    )
+    return found[:limit]
 
 
 # --- Dashboard -------------------------------------------------------------------------------

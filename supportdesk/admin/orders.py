@@ -58,17 +58,12 @@ class OrderAdmin(ReadOnlyModelAdmin):
         ("created_at", admin.DateFieldListFilter),
         "payment_method",
     )
-    search_fields = (
-        "order_id",
-        "customer_email",
-        "customer_phone",
-        "=attempts__midtrans_order_id",
-        "=attempts__midtrans_transaction_id",
-        "=events__transaction_id",
-    )
+    # Shown as the search box; the lookup itself is `get_search_results` (exact, indexed keys;
+    # Django's default would be `icontains` on each field: sequential scans at scale).
+    search_fields = ("order_id",)
     search_help_text = (
-        "Cari dengan order id, email, nomor HP (08…, 62… atau +62…), Midtrans order id "
-        "(mis. BF-…-1) atau Midtrans transaction id."
+        "Cari dengan apa pun yang disebut pelanggan: order id, email, nomor HP (08…, 62… atau "
+        "+62…), Midtrans order id (mis. BF-…-1) atau transaction id, nomor VA, bill key Mandiri."
     )
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
@@ -200,15 +195,15 @@ class OrderAdmin(ReadOnlyModelAdmin):
     def final_rp(self, obj: Order) -> str:
         return rupiah(obj.final_amount)
 
-    # -- search: phone numbers as support types them --
+    # -- search: whatever the customer quotes, index-backed (see selectors.order_ids_matching) --
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
     ) -> tuple[QuerySet[Order], bool]:
-        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        if variants := selectors.phone_search_variants(search_term.strip()):
-            found = found | queryset.filter(customer_phone__in=variants)
-        return found, may_have_duplicates
+        if not search_term.strip():
+            return queryset, False
+        ids = selectors.order_ids_matching(search_term)
+        return queryset.filter(order_id__in=ids), False
 
     # -- permissions of the support actions --
 

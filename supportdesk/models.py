@@ -43,6 +43,7 @@ class AuditLog(models.Model):
         permissions = [
             ("reconcile_order", "Can reconcile an order with Midtrans"),
             ("resend_notification", "Can resend a customer notification"),
+            ("export_orders", "Can export orders, refunds and promo usage as CSV"),
         ]
 
     def __str__(self) -> str:

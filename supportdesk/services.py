@@ -3,14 +3,18 @@ audited wrappers around the payments and notifications services, called by the a
 layer: it may import every other app; nothing below imports it."""
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from django.db.models import QuerySet
 
 from notifications.models import NotificationOutbox
 from orders.messages import order_message_resend
 from orders.models import Order
 from payments.models import PaymentEvent
 from payments.reconciliation import AttemptReconciliation, payment_reconcile_order
+from supportdesk import exports
 from supportdesk.audit import audit_record, staff_actor
 
 logger = logging.getLogger(__name__)
@@ -148,3 +152,32 @@ def support_resend_notification(
         channel=channel,
         ip_address=ip_address,
     )
+
+
+PERM_EXPORT = "supportdesk.export_orders"
+EXPORTS = {
+    "orders": exports.order_finance_lines,
+    "refunds": exports.refund_lines,
+    "promo_usage": exports.promo_usage_lines,
+}
+
+
+def support_export_csv(
+    *, kind: str, orders: QuerySet[Order], user: StaffUser, ip_address: str | None
+) -> Iterator[str]:
+    """The CSV lines of one finance export (`kind`: orders, refunds or promo_usage) of `orders`,
+    for a staff user with `supportdesk.export_orders`; one `admin_export` audit row names who
+    exported what (bulk customer data leaves the system). The lines are produced lazily.
+
+    Raises `SupportPermissionDenied` (nothing exported, nothing audited)."""
+    if not user.has_perm(PERM_EXPORT):
+        raise SupportPermissionDenied(PERM_EXPORT)
+    audit_record(
+        actor=staff_actor(user.get_username()),
+        action="admin_export",
+        entity_type="export",
+        entity_id=kind,
+        new_value={"kind": kind},
+        ip_address=ip_address,
+    )
+    return EXPORTS[kind](orders)

@@ -5,7 +5,13 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -14,7 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
-from buatfilm.formatting import rupiah, wib
+from buatfilm.formatting import WIB, rupiah, wib
 from buatfilm.http import client_ip_or_none as staff_ip
 from orders.models import Order, PromoCode
 from supportdesk import labels, selectors
@@ -28,13 +34,33 @@ from supportdesk.admin.base import (
 )
 from supportdesk.forms import PromoCodeAdminForm, ResendNotificationForm, candidate_label
 from supportdesk.services import (
+    PERM_EXPORT,
     PERM_RECONCILE,
     PERM_RESEND,
     ReconcileReport,
     SupportPermissionDenied,
+    support_export_csv,
     support_reconcile_order,
     support_resend_notification,
 )
+
+# --- Finance exports -------------------------------------------------------------------------
+
+
+def export_response(request: HttpRequest, kind: str, orders: QuerySet[Order]) -> HttpResponse:
+    """A streamed CSV download: rows are read with `.iterator()` while the response is being
+    sent, so 100k orders neither time out nor fill the worker's memory."""
+    try:
+        lines = support_export_csv(
+            kind=kind, orders=orders, user=request.user, ip_address=staff_ip(request)
+        )
+    except SupportPermissionDenied as exc:
+        raise PermissionDenied from exc
+    stamp = timezone.localtime(timezone.now(), WIB).strftime("%Y%m%d-%H%M")
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="buatfilm-{kind}-{stamp}.csv"'
+    return response
+
 
 # --- Order -----------------------------------------------------------------------------------
 
@@ -68,7 +94,12 @@ class OrderAdmin(ReadOnlyModelAdmin):
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
     list_per_page = 50
-    actions = ("reconcile_with_midtrans", "resend_notification")
+    actions = (
+        "reconcile_with_midtrans",
+        "resend_notification",
+        "export_csv",
+        "export_refunds_csv",
+    )
     # No inline tables: the order page shows one timeline (`selectors.order_timeline`) instead
     # of five tables to cross-read by timestamp.
     # `access_key` (opens the customer's status page) and `idempotency_key` are left out on
@@ -212,6 +243,19 @@ class OrderAdmin(ReadOnlyModelAdmin):
 
     def has_resend_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(PERM_RESEND)
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(PERM_EXPORT)
+
+    # -- finance exports (streamed) --
+
+    @admin.action(description="Ekspor CSV untuk keuangan (order terpilih)", permissions=("export",))
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse:
+        return export_response(request, "orders", queryset)
+
+    @admin.action(description="Ekspor CSV refund (dari order terpilih)", permissions=("export",))
+    def export_refunds_csv(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse:
+        return export_response(request, "refunds", queryset)
 
     # -- object page --
 
@@ -402,6 +446,17 @@ class PromoCodeAdmin(admin.ModelAdmin):
     list_filter = ("is_active", "kind")
     search_fields = ("code",)
     filter_horizontal = ("packages",)
+
+    actions = ("export_usage_csv",)
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(PERM_EXPORT)
+
+    @admin.action(description="Ekspor CSV pemakaian kode promo", permissions=("export",))
+    def export_usage_csv(self, request: HttpRequest, queryset: QuerySet[PromoCode]) -> HttpResponse:
+        return export_response(
+            request, "promo_usage", Order.objects.filter(promo_code__in=queryset)
+        )
 
     @admin.display(description="Aktif", ordering="is_active")
     def active_flag(self, obj: PromoCode) -> SafeString:

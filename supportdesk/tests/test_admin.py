@@ -165,6 +165,8 @@ def test_no_registered_admin_has_an_action_that_sets_paid(rf, superuser):
             assert set(model_admin.get_actions(request)) == {
                 "reconcile_with_midtrans",
                 "resend_notification",
+                "export_csv",
+                "export_refunds_csv",
             }
     assert seen > 0
 

@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
 import phonenumbers
-from django.db.models import Avg, Count, Min, Q, QuerySet, Sum
+from django.db.models import Avg, Count, Exists, Min, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -450,6 +450,8 @@ class Dashboard:
     dlq_count: int
     oldest_pending: Order | None
     ops_alerts: list[NotificationOutbox] = field(default_factory=list)
+    success: "SuccessMetrics | None" = None
+    days: int = FUNNEL_DAYS
 
     @property
     def oldest_pending_age(self) -> timedelta | None:
@@ -550,7 +552,10 @@ def dashboard_snapshot(*, now: datetime | None = None, days: int = FUNNEL_DAYS) 
     """Everything the support dashboard shows, read at `now`."""
     now = now or timezone.now()
     funnel = funnel_by_day(now=now, days=days)
+    since = datetime.combine(funnel[0].day, time.min, tzinfo=WIB)
     return Dashboard(
+        success=success_metrics(since=since, until=now),
+        days=days,
         now=now,
         funnel=funnel,
         totals=funnel_totals(funnel),
@@ -558,6 +563,193 @@ def dashboard_snapshot(*, now: datetime | None = None, days: int = FUNNEL_DAYS) 
         dlq_count=NotificationOutbox.objects.filter(status=OutboxStatus.DLQ).count(),
         oldest_pending=oldest_pending_order(),
         ops_alerts=recent_ops_alerts(),
+    )
+
+
+# --- Success metrics (seed 000, section 11) ------------------------------------------------------
+
+PERIOD_CHOICES = (1, 7, 14, 30)
+SUCCESS_STATUSES = (OrderStatus.PAID, OrderStatus.REFUNDED)  # refunded orders were paid
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One success metric of the period beside its target. `value` is a percentage for rates
+    (None when there is nothing to divide by) and a count otherwise."""
+
+    key: str
+    label: str
+    value: float | int | None
+    target: float | int
+    is_rate: bool
+    explanation: str
+
+    @property
+    def missed(self) -> bool:
+        if self.value is None:
+            return False
+        if self.is_rate:
+            return self.value < self.target
+        return self.value > self.target
+
+
+@dataclass(frozen=True)
+class PackageRevenue:
+    package_code: str
+    package_name: str
+    paid_orders: int
+    revenue: int
+
+
+@dataclass(frozen=True)
+class PromoUsage:
+    code: str
+    orders: int
+    paid_orders: int
+    discount_total: int
+    revenue: int
+
+
+@dataclass(frozen=True)
+class SuccessMetrics:
+    since: datetime
+    until: datetime
+    metrics: list[Metric]
+    revenue_by_package: list[PackageRevenue]
+    promo_usage: list[PromoUsage]
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return None if not whole else 100.0 * part / whole
+
+
+def success_metrics(*, since: datetime, until: datetime) -> SuccessMetrics:
+    """The four success metrics of the use cases for orders created in [since, until), plus
+    revenue per package and promo usage, each aggregated by the database:
+
+    - checkout → payment (target ≥ 80 %): orders whose customer paid (Midtrans reported a
+      settlement, or a capture with fraud `accept`) ÷ orders created;
+    - payment → success (target ≥ 95 %): of those, orders that became PAID with course access
+      (PAID now, or REFUNDED later: it was fulfilled) ÷ orders paid at Midtrans;
+    - duplicate notifications (target 0): automatic customer messages of those orders sent
+      more than once for the same (order, channel, template), plus messages whose delivery was
+      taken over after a worker lost its lease (possibly delivered twice); staff resends are
+      not duplicates;
+    - course access without PAID (target 0): ACTIVE entitlements whose order is not PAID —
+      over all orders, not only the period's: it is an invariant, not a rate.
+    """
+    orders = Order.objects.filter(created_at__gte=since, created_at__lt=until)
+    paid_at_midtrans = PaymentEvent.objects.filter(
+        order_id=OuterRef("pk"), signature_valid=True
+    ).filter(
+        Q(transaction_status="settlement") | Q(transaction_status="capture", fraud_status="accept")
+    )
+    counts = orders.annotate(paid_at_midtrans=Exists(paid_at_midtrans)).aggregate(
+        created=Count("pk"),
+        customer_paid=Count("pk", filter=Q(paid_at_midtrans=True)),
+        fulfilled=Count(
+            "pk",
+            filter=Q(
+                paid_at_midtrans=True, status__in=SUCCESS_STATUSES, entitlement__isnull=False
+            ),
+        ),
+    )
+    automatic = NotificationOutbox.objects.filter(
+        order__in=orders, resend_of__isnull=True, status=OutboxStatus.SENT
+    ).exclude(template_name=Template.OPS_ALERT)
+    repeated = (
+        automatic.values("order_id", "channel", "template_name")
+        .annotate(sent=Count("pk"))
+        .filter(sent__gt=1)
+        .aggregate(extra=Sum("sent", default=0), groups=Count("order_id"))
+    )
+    duplicates = (repeated["extra"] or 0) - (repeated["groups"] or 0)
+    # A claim that ended in neither a success nor a recorded error is a lease takeover: the
+    # worker that lost it may have delivered before it died. Only retried rows can show it.
+    for attempts, errors in automatic.filter(attempt_count__gt=1).values_list(
+        "attempt_count", "error_history"
+    ):
+        if attempts > len(errors or []) + 1:
+            duplicates += 1
+    access_without_paid = (
+        Entitlement.objects.filter(status=Entitlement.Status.ACTIVE)
+        .exclude(order__status=OrderStatus.PAID)
+        .count()
+    )
+    by_package = (
+        orders.filter(status=OrderStatus.PAID)
+        .values("package_code", "package_name")
+        .annotate(paid_orders=Count("pk"), revenue=Sum("final_amount"))
+        .order_by("-revenue", "package_code")
+    )
+    promos = (
+        orders.exclude(discount_code="")
+        .values("discount_code")
+        .annotate(
+            orders=Count("pk"),
+            paid_orders=Count("pk", filter=Q(status=OrderStatus.PAID)),
+            discount_total=Sum("discount_amount", filter=Q(status=OrderStatus.PAID), default=0),
+            revenue=Sum("final_amount", filter=Q(status=OrderStatus.PAID), default=0),
+        )
+        .order_by("-orders", "discount_code")
+    )
+    metrics = [
+        Metric(
+            key="checkout_to_payment",
+            label="Checkout → pembayaran",
+            value=_rate(counts["customer_paid"], counts["created"]),
+            target=80,
+            is_rate=True,
+            explanation=(
+                f"{counts['customer_paid']} dari {counts['created']} order dibayar pelanggan "
+                "di Midtrans"
+            ),
+        ),
+        Metric(
+            key="payment_to_success",
+            label="Pembayaran → berhasil (akses diberikan)",
+            value=_rate(counts["fulfilled"], counts["customer_paid"]),
+            target=95,
+            is_rate=True,
+            explanation=(
+                f"{counts['fulfilled']} dari {counts['customer_paid']} pembayaran menjadi "
+                "lunas dengan akses kursus"
+            ),
+        ),
+        Metric(
+            key="duplicate_notifications",
+            label="Notifikasi ganda",
+            value=duplicates,
+            target=0,
+            is_rate=False,
+            explanation=(
+                "pesan otomatis yang terkirim lebih dari sekali (kirim ulang staf tidak dihitung)"
+            ),
+        ),
+        Metric(
+            key="access_without_paid",
+            label="Akses kursus tanpa PAID",
+            value=access_without_paid,
+            target=0,
+            is_rate=False,
+            explanation="akses aktif yang ordernya tidak lunas (semua waktu)",
+        ),
+    ]
+    return SuccessMetrics(
+        since=since,
+        until=until,
+        metrics=metrics,
+        revenue_by_package=[PackageRevenue(**row) for row in by_package],
+        promo_usage=[
+            PromoUsage(
+                code=row["discount_code"],
+                orders=row["orders"],
+                paid_orders=row["paid_orders"],
+                discount_total=row["discount_total"],
+                revenue=row["revenue"],
+            )
+            for row in promos
+        ],
     )
 
 

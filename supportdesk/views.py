@@ -185,12 +185,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     `orders.view_order`, which the Support group has."""
     if not request.user.has_perm(DASHBOARD_PERMISSION):
         raise PermissionDenied
-    snapshot = selectors.dashboard_snapshot()
+    days = request.GET.get("days", "")
+    period = int(days) if days.isdigit() and int(days) in selectors.PERIOD_CHOICES else None
+    snapshot = selectors.dashboard_snapshot(days=period or selectors.FUNNEL_DAYS)
     context = {
         **admin.site.each_context(request),
         "title": "Dasbor pembayaran & notifikasi",
         "dashboard": snapshot,
         "funnel_newest_first": list(reversed(snapshot.funnel)),
         "chart": funnel_chart(snapshot.funnel),
+        "period_choices": selectors.PERIOD_CHOICES,
     }
     return TemplateResponse(request, "supportdesk/dashboard.html", context)

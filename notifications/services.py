@@ -111,30 +111,45 @@ def _admin_change_url(model: str, pk: object) -> str:
 def ops_alert_enqueue(
     *, dedupe_key: str, subject: str, message: str, order: Order | None = None
 ) -> NotificationOutbox | None:
-    """Queue one email to OPS_EMAIL; the same `dedupe_key` never alerts twice (returns None).
-    One order may raise any number of different alerts."""
+    """Queue one email to OPS_EMAIL and, when `OPS_WHATSAPP` is set, the same alert as a
+    WhatsApp message to that number (its own row, key `<dedupe_key>:wa`, so each channel is
+    delivered and retried on its own). The same `dedupe_key` never alerts twice (returns None).
+    One order may raise any number of different alerts. Returns the email row."""
     context = {
         "subject": subject,
         "message": message,
         "order_id": order.order_id if order else "",
         "admin_url": _admin_change_url("orders_order", order.pk) if order else "",
     }
+    targets = [(Channel.EMAIL, settings.OPS_EMAIL, dedupe_key[:200])]
+    if settings.OPS_WHATSAPP:
+        targets.append((Channel.WHATSAPP, settings.OPS_WHATSAPP, f"{dedupe_key[:197]}:wa"))
+    rows: list[NotificationOutbox] = []
     try:
         with transaction.atomic():
-            row = NotificationOutbox.objects.create(
-                order=order,
-                channel=Channel.EMAIL,
-                template_name=Template.OPS_ALERT,
-                recipient=settings.OPS_EMAIL,
-                context=context,
-                dedupe_key=dedupe_key[:200],
-                max_attempts=settings.OUTBOX_MAX_ATTEMPTS,
-            )
+            for channel, recipient, key in targets:
+                rows.append(
+                    NotificationOutbox.objects.create(
+                        order=order,
+                        channel=channel,
+                        template_name=Template.OPS_ALERT,
+                        recipient=recipient,
+                        context=context,
+                        dedupe_key=key,
+                        max_attempts=settings.OUTBOX_MAX_ATTEMPTS,
+                    )
+                )
     except IntegrityError:
         return None
-    logger.warning("event=ops_alert_queued outbox_id=%s subject=%s", row.pk, subject)
-    outbox_dispatch_on_commit([row.pk])
-    return row
+    for row in rows:
+        logger.warning(
+            "event=ops_alert_queued outbox_id=%s channel=%s subject=%s",
+            row.pk,
+            row.channel,
+            subject,
+        )
+    outbox_dispatch_on_commit([row.pk for row in rows])
+    return rows[0]
 
 
 def outbox_dispatch_on_commit(outbox_ids: list[int]) -> None:
@@ -188,9 +203,14 @@ def outbox_resend(
     context = dict(original.context) | (context_update or {})
     order = original.order
     if original.template_name == Template.OPS_ALERT:
-        if channel != Channel.EMAIL:
-            raise ResendNotAllowed("Peringatan ops hanya dikirim lewat email.")
-        recipient = settings.OPS_EMAIL
+        if channel == Channel.WHATSAPP and settings.OPS_WHATSAPP:
+            recipient = settings.OPS_WHATSAPP
+        elif channel == Channel.EMAIL:
+            recipient = settings.OPS_EMAIL
+        else:
+            raise ResendNotAllowed(
+                "Peringatan ops hanya dikirim lewat email (OPS_WHATSAPP kosong)."
+            )
     elif recipient is None:
         if channel != original.channel:
             raise ResendNotAllowed("Pesan ini hanya bisa dikirim ulang ke kanal yang sama.")

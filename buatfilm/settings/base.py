@@ -186,6 +186,9 @@ MIDTRANS_SIMULATOR_ENABLED = env.bool("MIDTRANS_SIMULATOR_ENABLED", default=Fals
 
 # --- Notifications -------------------------------------------------------------------------
 OPS_EMAIL = env("OPS_EMAIL", default="ops@buatfilm.local")
+# Optional: the same ops alerts also go to this WhatsApp number (E.164, e.g. +62812…), through
+# the outbox and WHATSAPP_BACKEND like customer messages. Empty = email only.
+OPS_WHATSAPP = env("OPS_WHATSAPP", default="")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="BuatFilm <halo@buatfilm.local>")
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="notifications.backends.EmlFileEmailBackend")

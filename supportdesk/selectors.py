@@ -649,9 +649,7 @@ def success_metrics(*, since: datetime, until: datetime) -> SuccessMetrics:
         customer_paid=Count("pk", filter=Q(paid_at_midtrans=True)),
         fulfilled=Count(
             "pk",
-            filter=Q(
-                paid_at_midtrans=True, status__in=SUCCESS_STATUSES, entitlement__isnull=False
-            ),
+            filter=Q(paid_at_midtrans=True, status__in=SUCCESS_STATUSES, entitlement__isnull=False),
         ),
     )
     automatic = NotificationOutbox.objects.filter(

@@ -47,7 +47,9 @@ from supportdesk.services import (
 # --- Finance exports -------------------------------------------------------------------------
 
 
-def export_response(request: HttpRequest, kind: str, orders: QuerySet[Order]) -> HttpResponse:
+def export_response(
+    request: HttpRequest, kind: str, orders: QuerySet[Order]
+) -> StreamingHttpResponse:
     """A streamed CSV download: rows are read with `.iterator()` while the response is being
     sent, so 100k orders neither time out nor fill the worker's memory."""
     try:
@@ -250,11 +252,13 @@ class OrderAdmin(ReadOnlyModelAdmin):
     # -- finance exports (streamed) --
 
     @admin.action(description="Ekspor CSV untuk keuangan (order terpilih)", permissions=("export",))
-    def export_csv(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse:
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Order]) -> StreamingHttpResponse:
         return export_response(request, "orders", queryset)
 
     @admin.action(description="Ekspor CSV refund (dari order terpilih)", permissions=("export",))
-    def export_refunds_csv(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse:
+    def export_refunds_csv(
+        self, request: HttpRequest, queryset: QuerySet[Order]
+    ) -> StreamingHttpResponse:
         return export_response(request, "refunds", queryset)
 
     # -- object page --
@@ -453,7 +457,9 @@ class PromoCodeAdmin(admin.ModelAdmin):
         return request.user.has_perm(PERM_EXPORT)
 
     @admin.action(description="Ekspor CSV pemakaian kode promo", permissions=("export",))
-    def export_usage_csv(self, request: HttpRequest, queryset: QuerySet[PromoCode]) -> HttpResponse:
+    def export_usage_csv(
+        self, request: HttpRequest, queryset: QuerySet[PromoCode]
+    ) -> StreamingHttpResponse:
         return export_response(
             request, "promo_usage", Order.objects.filter(promo_code__in=queryset)
         )

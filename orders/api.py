@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -20,6 +21,7 @@ from rest_framework.views import APIView
 
 from buatfilm.http import client_ip_or_none, user_agent
 from courses.models import Package
+from orders import api_schema as doc
 from orders import checkout, selectors, validators
 from orders.models import Order, PaymentMethod
 from orders.selectors import order_status_url
@@ -133,6 +135,23 @@ class OrderCreateView(APIView):
     400: field errors. 503: Midtrans unavailable; the order exists (id + access key in the
     answer) and the same request can simply be repeated. 502: Midtrans refused it."""
 
+    @extend_schema(
+        operation_id="order_create",
+        parameters=[doc.IDEMPOTENCY_KEY],
+        request=CheckoutSerializer,
+        responses={
+            201: OpenApiResponse(doc.OrderCreatedSerializer, description="Order created."),
+            200: OpenApiResponse(doc.OrderCreatedSerializer, description="Repeat: the first."),
+            400: doc.FIELD_ERRORS,
+            415: doc.DETAIL,
+            429: doc.RATE_LIMITED,
+            502: OpenApiResponse(doc.OrderPaymentProblemSerializer, description="Refused."),
+            503: OpenApiResponse(
+                doc.OrderPaymentProblemSerializer,
+                description="Midtrans unavailable; the order exists, repeat the request.",
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         try:
             key = validators.validate_idempotency_token(request.headers.get(IDEMPOTENCY_HEADER, ""))
@@ -197,6 +216,11 @@ class OrderDetailView(APIView):
     """`GET /api/orders/<order_id>/` with the access key (`X-Order-Key` header or `?key=`).
     A wrong key and a missing order are the same 404."""
 
+    @extend_schema(
+        operation_id="order_detail",
+        parameters=[doc.ORDER_KEY, doc.ORDER_KEY_QUERY],
+        responses={200: doc.OrderSummarySerializer, 404: doc.NOT_FOUND, 429: doc.RATE_LIMITED},
+    )
     def get(self, request: Request, order_id: str) -> Response:
         access_key = request.headers.get(ORDER_KEY_HEADER) or request.query_params.get("key", "")
         order = selectors.order_for_customer(order_id=order_id, access_key=access_key)
@@ -239,6 +263,21 @@ class OrderPayView(APIView):
     409 when no retry is possible (a live payment exists, or the order is closed); 503/502 when
     Midtrans is unavailable/refused."""
 
+    @extend_schema(
+        operation_id="order_pay",
+        parameters=[doc.ORDER_KEY, doc.ORDER_KEY_QUERY],
+        request=RetryPaymentSerializer,
+        responses={
+            201: OpenApiResponse(doc.OrderCreatedSerializer, description="New attempt."),
+            400: doc.FIELD_ERRORS,
+            404: doc.NOT_FOUND,
+            409: OpenApiResponse(doc.OrderConflictSerializer, description="No retry possible."),
+            415: doc.DETAIL,
+            429: doc.RATE_LIMITED,
+            502: OpenApiResponse(doc.OrderPaymentProblemSerializer, description="Refused."),
+            503: OpenApiResponse(doc.OrderPaymentProblemSerializer, description="Unavailable."),
+        },
+    )
     def post(self, request: Request, order_id: str) -> Response:
         order = _customer_order(request, order_id)
         if order is None:

@@ -1,4 +1,5 @@
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from buatfilm.http import rate_limited
 from orders import api
@@ -7,6 +8,8 @@ from orders.views import CREATE_API_RATE, STATUS_API_RATE
 app_name = "api"
 
 urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("packages/", api.PackageListView.as_view(), name="packages"),
     path(
         "orders/",

@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI files served from static/, no CDN
     "django_celery_beat",
     "anymail",
     "axes",
@@ -287,6 +289,24 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# OpenAPI at /api/schema/, Swagger UI at /api/docs/ (assets from drf-spectacular-sidecar).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "BuatFilm API",
+    "DESCRIPTION": "Packages, order creation (Idempotency-Key) and order status (access key).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "PaymentMethodEnum": "orders.models.PaymentMethod",
+        "AttemptStatusEnum": "payments.models.AttemptStatus",
+    },
 }
 
 # --- Observability (docs/operations.md) ----------------------------------------------------

@@ -109,9 +109,13 @@ def test_pages_render_in_chromium_without_a_policy_violation(live_server, browse
             violations.append(message.text) if "Content Security Policy" in message.text else None
         ),
     )
-    for path in ["/", "/checkout/pro/", "/login/", "/admin/login/", "/no-such-page/"]:
+    for path in ["/", "/checkout/pro/", "/login/", "/admin/login/", "/no-such-page/", "/api/docs/"]:
         browser_page.goto(live_server.url + path)
         browser_page.wait_for_load_state("load")
+    # Swagger UI renders the schema with its (local) scripts.
+    browser_page.goto(live_server.url + "/api/docs/")
+    browser_page.wait_for_selector(".swagger-ui .info .title")
+    assert "BuatFilm API" in browser_page.inner_text(".swagger-ui .info .title")
     # The checkout's own script still runs (it disables the button on submit).
     browser_page.goto(live_server.url + "/checkout/pro/")
     browser_page.get_by_role("button", name="Order").click()

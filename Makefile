@@ -38,6 +38,12 @@ bench: install-dev
 bench-scale: install-dev
 	$(BIN)/python -m bench.scale $(BENCH_SCALE_ARGS)
 
+## make restore-drill: pg_dump -Fc a seeded PostgreSQL database (DATABASE_URL's server), restore it
+## into a fresh one and check tables, migrations and invariants there (docs/operations.md).
+## RESTORE_ARGS="--source-url postgres://.../staging" drills an existing database instead.
+restore-drill: install-dev
+	$(BIN)/python -m bench.restore_drill $(RESTORE_ARGS)
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench bench-scale install install-dev clean
+.PHONY: run test lint bench chaos bench-scale restore-drill install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ bench-scale: install-dev
 ## RESTORE_ARGS="--source-url postgres://.../staging" drills an existing database instead.
 restore-drill: install-dev
 	$(BIN)/python -m bench.restore_drill $(RESTORE_ARGS)
+
+## make chaos: bounded crash test on PostgreSQL + Redis (kill -9 of web and Celery workers, a
+## Redis restart) under checkouts, payments and duplicate webhooks, then the crash invariants;
+## non-zero exit on a broken one. CHAOS_ARGS="--short": the ~1 minute CI version.
+chaos: install-dev
+	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -361,7 +361,8 @@ def manage(env: dict[str, str], *command: str, timeout: float = 300) -> tuple[in
     output = (done.stdout + done.stderr).strip()
     with (OUT / "setup.log").open("a") as log:
         log.write(f"$ manage.py {' '.join(command)}\n{output}\n")
-    return done.returncode, output.splitlines()[-1] if output else ""
+    summary = (done.stdout.strip() or output).splitlines()  # the command's summary line
+    return done.returncode, summary[-1] if summary else ""
 
 
 def whatsapp_duplicates(gateway_port: int) -> tuple[int, int]:

@@ -3,19 +3,41 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench chaos bench-scale restore-drill install install-dev clean
+.PHONY: run test lint bench chaos bench-scale restore-drill install install-dev clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python requirements.txt
-	$(BIN)/pip install --quiet -r requirements.txt
+# Installs come from the hashed lock files (pip --require-hashes). When a requirement was added
+# without `make lock`, the lock no longer agrees: say so and install the plain pins instead, so a
+# fresh checkout still runs (the test suite fails on the disagreement until `make lock` is run).
+$(VENV)/.installed: $(BIN)/python requirements.txt requirements.lock
+	@if $(BIN)/python scripts/lock_check.py requirements.txt; then \
+	  $(BIN)/pip install --quiet --require-hashes -r requirements.lock; \
+	else \
+	  echo "make: requirements.lock is out of date (run make lock); installing requirements.txt"; \
+	  $(BIN)/pip install --quiet -r requirements.txt; \
+	fi
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt requirements-dev.lock
+	@if $(BIN)/python scripts/lock_check.py requirements-dev.txt; then \
+	  $(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock; \
+	else \
+	  echo "make: requirements-dev.lock is out of date (run make lock); installing requirements-dev.txt"; \
+	  $(BIN)/pip install --quiet -r requirements-dev.txt; \
+	fi
 	touch $@
+
+## make lock: regenerate requirements.lock / requirements-dev.lock (hashed, pip-tools) from
+## requirements*.txt. Keeps every pin the lock already has (no upgrades); ~10 s when cached.
+PIP_COMPILE = $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+lock: $(BIN)/python
+	@$(BIN)/python -c "import piptools" 2>/dev/null || $(BIN)/pip install --quiet pip-tools==7.6.2
+	$(PIP_COMPILE) --output-file requirements.lock requirements.txt
+	$(PIP_COMPILE) --output-file requirements-dev.lock requirements-dev.txt
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

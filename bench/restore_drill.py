@@ -6,7 +6,8 @@
 2. `pg_dump -Fc` of the source into `var/restore-drill/`.
 3. `pg_restore` into a fresh, empty `<name>_drill_restored` database.
 4. On the restored copy: no migration missing, every table holds as many rows as in the
-   source, and the invariants of `bench.checks` (the ones `make bench` and `make chaos` use) hold.
+   source, and the invariants of `bench.checks` hold (`database_checks`, as after `make bench`,
+   and `crash_invariants`, as after `make chaos`).
 
 Exit code 0 when all of that holds, 1 when a check fails, 2 when the drill could not run.
 The drill databases are dropped afterwards (`--keep` keeps them). Needs `pg_dump`/`pg_restore`
@@ -145,7 +146,7 @@ def step_report() -> dict:
     from django.apps import apps
     from django.core.management import call_command
 
-    from bench.checks import database_checks
+    from bench.checks import crash_invariants, database_checks
 
     counts = {
         model._meta.db_table: model._base_manager.count()
@@ -158,9 +159,12 @@ def step_report() -> dict:
     except SystemExit:
         migrations_pending = True
     seeded = json.loads(os.environ.get("DRILL_SEEDED") or "{}")
-    checks = database_checks(
-        settled_order_ids=seeded.get("settled", []),
-        pending_only_order_ids=seeded.get("pending_only", []),
+    checks = (
+        database_checks(
+            settled_order_ids=seeded.get("settled", []),
+            pending_only_order_ids=seeded.get("pending_only", []),
+        )
+        + crash_invariants()
     )
     return {
         "counts": counts,

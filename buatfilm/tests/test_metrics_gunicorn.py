@@ -128,11 +128,21 @@ def test_web_logs_are_json_lines_gunicorn_and_django_alike(gunicorn):
     answer = requests.post(base + WEBHOOK_URL, json=forged, timeout=30)
     assert answer.status_code == 403
     log = tmp_path / "gunicorn.log"
-    deadline = time.monotonic() + 10
-    while WEBHOOK_URL not in log.read_text() and time.monotonic() < deadline:
-        time.sleep(0.1)  # the access line is written after the answer
-    lines = [line for line in log.read_text().splitlines() if line.strip()]
-    entries = [json.loads(line) for line in lines]  # every line, or this raises
+
+    def access_logged(text: str) -> bool:
+        # The access line is written after the answer; wait for it, whole (newline included).
+        return any(
+            '"gunicorn.access"' in line and WEBHOOK_URL in line
+            for line in text.splitlines(keepends=True)
+            if line.endswith("\n")
+        )
+
+    deadline = time.monotonic() + 20
+    while not access_logged(log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    text = log.read_text()
+    lines = [line for line in text[: text.rfind("\n") + 1].splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]  # every whole line, or this raises
     loggers = {entry["logger"] for entry in entries}
     assert {"gunicorn.error", "gunicorn.access", "payments.views"} <= loggers, loggers
     rejected = [e for e in entries if e["logger"] == "payments.views"]

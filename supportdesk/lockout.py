@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from axes.helpers import get_client_username, get_cool_off
 from django.conf import settings
+from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -28,6 +29,9 @@ def lockout_response(
 ) -> HttpResponse:
     cool_off = get_cool_off(request) or timedelta(0)
     context = {
+        # The admin's own look (header, login box): the page answers an admin login.
+        **admin.site.each_context(request),
+        "title": "Login dikunci sementara",
         "username": get_client_username(request, credentials) or "",
         "failure_limit": settings.AXES_FAILURE_LIMIT,
         "cool_off": duration_id(cool_off) if cool_off else "",

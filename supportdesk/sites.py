@@ -9,8 +9,24 @@ development site; production turns it on after staff have registered their devic
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.http import HttpRequest
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
+
+# Django's Indonesian catalogue says "nama pengguna %(username)s", and %(username)s is itself
+# "nama pengguna": the message read "Masukkan nama pengguna nama pengguna …".
+INVALID_LOGIN = (
+    "Masukkan %(username)s dan kata sandi yang benar untuk akun staf. Perhatikan: keduanya "
+    "membedakan huruf besar dan kecil."
+)
+
+
+class StaffLoginForm(AdminAuthenticationForm):
+    error_messages = {**AdminAuthenticationForm.error_messages, "invalid_login": INVALID_LOGIN}
+
+
+class StaffOTPLoginForm(OTPAdminAuthenticationForm):
+    error_messages = {**OTPAdminAuthenticationForm.error_messages, "invalid_login": INVALID_LOGIN}
 
 
 class SupportAdminSite(admin.AdminSite):
@@ -22,8 +38,8 @@ class SupportAdminSite(admin.AdminSite):
 
     # Read per request, so the setting can change without a restart (and in tests).
     @property
-    def login_form(self) -> type[OTPAdminAuthenticationForm] | None:  # type: ignore[override]
-        return OTPAdminAuthenticationForm if settings.STAFF_OTP_REQUIRED else None
+    def login_form(self) -> type[AdminAuthenticationForm]:  # type: ignore[override]
+        return StaffOTPLoginForm if settings.STAFF_OTP_REQUIRED else StaffLoginForm
 
     @property
     def login_template(self) -> str | None:  # type: ignore[override]

@@ -68,3 +68,17 @@ def test_the_totp_qr_code_renders_for_a_staff_device(client, superuser):
     assert response["Content-Type"] == "image/svg+xml"
     svg = response.content.decode()
     assert svg.lstrip().startswith(("<?xml", "<svg")) and "</svg>" in svg
+
+
+@pytest.mark.parametrize("who", ["superuser", "support_user"])
+def test_the_totp_set_up_page_is_in_indonesian_in_the_admin_style(request, client, who):
+    user = request.getfixturevalue(who)
+    device = TOTPDevice.objects.create(user=user, name="ponsel", confirmed=False)
+    client.force_login(request.getfixturevalue("superuser"))
+    response = client.get(reverse("admin:otp_totp_totpdevice_config", args=[device.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"Atur kode login (OTP) untuk {user.get_username()}" in html
+    assert "pindai kode QR" in html and "BuatFilm · Meja Support" in html
+    assert reverse("admin:otp_totp_totpdevice_qrcode", args=[device.pk]) in html
+    assert "Install" not in html and "style=" not in html and "<style" not in html

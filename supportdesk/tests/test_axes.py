@@ -58,7 +58,7 @@ def test_behind_the_proxy_one_clients_failures_lock_only_that_client(client, sup
     assert response.status_code == 302 and response["Location"] == reverse("admin:index")
 
 
-def test_the_lockout_page_is_the_sites_own_and_says_how_long(client, superuser, settings):
+def test_the_lockout_page_is_in_the_admins_style_and_says_how_long(client, superuser, settings):
     settings.AXES_COOLOFF_TIME = 1.5
     for _ in range(settings.AXES_FAILURE_LIMIT):
         login(client, "wrong-password")
@@ -68,7 +68,8 @@ def test_the_lockout_page_is_the_sites_own_and_says_how_long(client, superuser, 
     assert "Login dikunci sementara" in html
     assert "Coba lagi dalam <strong>1 jam 30 menit</strong>" in html
     assert "WIB" in html
-    assert "css/site.css" in html  # the site's layout, not axes' bare text
+    assert "admin/css/base.css" in html and "BuatFilm · Meja Support" in html  # admin style
+    assert "Kembali ke halaman login" in html
     assert "style=" not in html and "<style" not in html
 
 
@@ -93,3 +94,10 @@ def test_a_successful_login_resets_the_counter(client, superuser, settings):
     for _ in range(limit - 1):
         assert login(client, "wrong-password").status_code == 200
     assert login(client, PASSWORD).status_code == 302
+
+
+def test_a_wrong_password_says_so_without_repeating_words(client, superuser):
+    response = login(client, "wrong-password")
+    html = response.content.decode()
+    assert "Masukkan nama pengguna dan kata sandi yang benar untuk akun staf." in html
+    assert "nama pengguna nama pengguna" not in html

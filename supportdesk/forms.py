@@ -80,3 +80,16 @@ class PromoCodeAdminForm(forms.ModelForm):
                 "Gunakan huruf, angka, tanda minus atau garis bawah saja, tanpa spasi."
             )
         return code
+
+
+class StaffCancelForm(forms.Form):
+    """Why support cancels an order for a customer (kept in the audit trail)."""
+
+    reason = forms.CharField(
+        label="Alasan pembatalan",
+        max_length=200,
+        help_text="Mis. 'Pelanggan minta batal lewat WhatsApp, salah pilih paket'. Disimpan di "
+        "jejak audit bersama nama Anda.",
+        error_messages={"required": "Tulis alasan pembatalan."},
+        widget=forms.TextInput(attrs={"size": 60, "autocomplete": "off"}),
+    )

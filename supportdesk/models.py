@@ -44,6 +44,7 @@ class AuditLog(models.Model):
             ("reconcile_order", "Can reconcile an order with Midtrans"),
             ("resend_notification", "Can resend a customer notification"),
             ("export_orders", "Can export orders, refunds and promo usage as CSV"),
+            ("cancel_order", "Can cancel a pending order for a customer"),
         ]
 
     def __str__(self) -> str:

@@ -283,11 +283,16 @@ def _audit_entry(row: AuditLog) -> TimelineEntry:
         channel = labels.CHANNEL.get(str(new.get("channel", "")), "")
         title = f"Kirim ulang diminta: «{template or new.get('template', '')}» via {channel}"
         details.append(f"Pesan baru #{new.get('outbox_id', row.entity_id)}")
-    elif row.action == "order_cancelled":
-        kind = "staff" if row.actor.startswith("staff:") else "audit"
-        title = "Order dibatalkan" + (" oleh staf" if kind == "staff" else "")
+    elif row.action == "admin_cancel":
+        kind = "staff"
+        label = labels.order_status(str(new.get("status", "")))
+        title = f"Dibatalkan oleh staf untuk pelanggan: status kini {label.text}"
         if new.get("reason"):
             details.append(f"Alasan: {new['reason']}")
+        if new.get("cancelled_at_midtrans"):
+            details.append(
+                "Transaksi Midtrans dibatalkan: " + ", ".join(new["cancelled_at_midtrans"])
+            )
     if row.ip_address and row.actor.startswith("staff:"):
         details.append(f"IP {row.ip_address}")
     payload = None

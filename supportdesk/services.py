@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from notifications.models import NotificationOutbox
 from orders.messages import order_message_resend
 from orders.models import Order
+from payments.cancellation import CancelResult, order_cancel
 from payments.models import PaymentEvent
 from payments.reconciliation import AttemptReconciliation, payment_reconcile_order
 from supportdesk import exports
@@ -181,3 +182,46 @@ def support_export_csv(
         ip_address=ip_address,
     )
     return EXPORTS[kind](orders)
+
+
+PERM_CANCEL = "supportdesk.cancel_order"
+
+
+def support_cancel_order(
+    *, order_id: str, user: StaffUser, reason: str, ip_address: str | None
+) -> CancelResult:
+    """Cancel a pending order for a customer, as a staff user: the customer's own cancel
+    service (`payments.cancellation.order_cancel`: the live Midtrans transaction is cancelled
+    first, a settlement that raced it wins, then FAILED through the state machine), with the
+    staff user as the audited actor, their IP, and the reason they gave in the status change.
+
+    Raises `SupportPermissionDenied` (no `supportdesk.cancel_order`; nothing done),
+    `Order.DoesNotExist`, `CancelNotAllowed` (not pending) and `CancelUnavailable` (Midtrans
+    unreachable: nothing changed, try again)."""
+    if not user.has_perm(PERM_CANCEL):
+        raise SupportPermissionDenied(PERM_CANCEL)
+    actor = staff_actor(user.get_username())
+    before = Order.objects.only("status").get(order_id=order_id).status
+    result = order_cancel(
+        order_id=order_id,
+        actor=actor,
+        reason=f"Dibatalkan staf {user.get_username()}: {reason}"[:255],
+        ip_address=ip_address,
+    )
+    # The status change may have happened in the processing path (Midtrans' own "cancel"),
+    # which knows no IP or reason: this row says who asked, from where, and why.
+    audit_record(
+        actor=actor,
+        action="admin_cancel",
+        entity_type="order",
+        entity_id=order_id,
+        old_value={"status": before},
+        new_value={
+            "status": result.order.status,
+            "reason": reason[:200],
+            "cancelled_at_midtrans": result.cancelled_at_midtrans,
+        },
+        correlation_id=order_id,
+        ip_address=ip_address,
+    )
+    return result

@@ -23,6 +23,7 @@ from django.utils.timesince import timesince
 from buatfilm.formatting import WIB, rupiah, wib
 from buatfilm.http import client_ip_or_none as staff_ip
 from orders.models import Order, PromoCode
+from payments.cancellation import CANCELLABLE, CancelNotAllowed, CancelUnavailable
 from supportdesk import labels, selectors
 from supportdesk.admin.base import (
     MAX_ORDERS_PER_ACTION,
@@ -32,13 +33,20 @@ from supportdesk.admin.base import (
     concrete_field_names,
     yes_no,
 )
-from supportdesk.forms import PromoCodeAdminForm, ResendNotificationForm, candidate_label
+from supportdesk.forms import (
+    PromoCodeAdminForm,
+    ResendNotificationForm,
+    StaffCancelForm,
+    candidate_label,
+)
 from supportdesk.services import (
+    PERM_CANCEL,
     PERM_EXPORT,
     PERM_RECONCILE,
     PERM_RESEND,
     ReconcileReport,
     SupportPermissionDenied,
+    support_cancel_order,
     support_export_csv,
     support_reconcile_order,
     support_resend_notification,
@@ -249,6 +257,9 @@ class OrderAdmin(ReadOnlyModelAdmin):
     def has_export_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(PERM_EXPORT)
 
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(PERM_CANCEL)
+
     # -- finance exports (streamed) --
 
     @admin.action(description="Ekspor CSV untuk keuangan (order terpilih)", permissions=("export",))
@@ -272,6 +283,11 @@ class OrderAdmin(ReadOnlyModelAdmin):
                 name="orders_order_reconcile",
             ),
             path(
+                "<path:object_id>/cancel/",
+                view(self.cancel_view),
+                name="orders_order_cancel",
+            ),
+            path(
                 "<path:object_id>/resend/",
                 view(self.resend_view),
                 name="orders_order_resend",
@@ -289,6 +305,10 @@ class OrderAdmin(ReadOnlyModelAdmin):
         extra_context = extra_context or {}
         extra_context["can_reconcile"] = self.has_reconcile_permission(request)
         extra_context["can_resend"] = self.has_resend_permission(request)
+        extra_context["can_cancel"] = (
+            self.has_cancel_permission(request)
+            and Order.objects.filter(order_id=object_id, status__in=CANCELLABLE).exists()
+        )
         if Order.objects.filter(order_id=object_id).exists():
             extra_context["timeline"] = selectors.order_timeline(
                 order_id=object_id,
@@ -357,6 +377,63 @@ class OrderAdmin(ReadOnlyModelAdmin):
             "change_url": self._change_url(order.order_id),
         }
         return TemplateResponse(request, "admin/orders/order/resend_form.html", context)
+
+    def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """GET: confirm with a reason; POST: the customer's cancel service, as this staff user."""
+        order = self._order_or_404(request, object_id)
+        if not self.has_cancel_permission(request):
+            raise PermissionDenied
+        form = StaffCancelForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = support_cancel_order(
+                    order_id=order.order_id,
+                    user=request.user,
+                    reason=form.cleaned_data["reason"],
+                    ip_address=staff_ip(request),
+                )
+            except SupportPermissionDenied as exc:
+                raise PermissionDenied from exc
+            except CancelNotAllowed as exc:
+                label = labels.order_status(exc.order.status)
+                form.add_error(
+                    None, f"Order ini sudah {label.text}, jadi tidak bisa dibatalkan. {label.todo}"
+                )
+            except CancelUnavailable:
+                form.add_error(
+                    None,
+                    "Midtrans tidak bisa dihubungi, jadi transaksinya mungkin masih bisa dibayar: "
+                    "order tidak diubah. Coba lagi beberapa menit lagi.",
+                )
+            else:
+                after = labels.order_status(result.order.status)
+                if result.paid_meanwhile:
+                    self.message_user(
+                        request,
+                        f"{order.order_id} ternyata sudah dibayar di Midtrans, jadi tidak "
+                        f"dibatalkan: status {after.text}. {after.todo}",
+                        messages.WARNING,
+                    )
+                else:
+                    cancelled = ", ".join(result.cancelled_at_midtrans) or "tidak ada"
+                    self.message_user(
+                        request,
+                        f"{order.order_id} dibatalkan: status {after.text}. Transaksi Midtrans "
+                        f"yang dibatalkan: {cancelled}. Pelanggan diberi tahu.",
+                        messages.SUCCESS,
+                    )
+                return HttpResponseRedirect(self._change_url(order.order_id))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Batalkan order · {order.order_id}",
+            "opts": self.opts,
+            "original": order,
+            "order": order,
+            "status_label": labels.order_status(order.status),
+            "form": form,
+            "change_url": self._change_url(order.order_id),
+        }
+        return TemplateResponse(request, "admin/orders/order/cancel_form.html", context)
 
     # -- list actions --
 

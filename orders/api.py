@@ -25,7 +25,7 @@ from orders import api_schema as doc
 from orders import checkout, selectors, validators
 from orders.models import Order, PaymentMethod
 from orders.selectors import order_status_url
-from payments import attempts
+from payments import attempts, cancellation
 from payments.models import AttemptStatus
 
 if TYPE_CHECKING:
@@ -307,3 +307,36 @@ class OrderPayView(APIView):
                 else status.HTTP_502_BAD_GATEWAY,
             )
         return Response(_order_created_body(order), status=status.HTTP_201_CREATED)
+
+
+class OrderCancelView(APIView):
+    """`POST /api/orders/<order_id>/cancel/` with the access key: cancel a pending order
+    (`payments.cancellation.order_cancel`). 200 with the order: `status` FAILED, or PAID when a
+    payment won the race. 409 when the order is not pending; 503 when Midtrans is unreachable
+    (nothing changed; repeat)."""
+
+    def post(self, request: Request, order_id: str) -> Response:
+        order = _customer_order(request, order_id)
+        if order is None:
+            return Response(_NOT_FOUND, status=status.HTTP_404_NOT_FOUND)
+        try:
+            result = cancellation.order_cancel(
+                order_id=order.order_id,
+                actor=cancellation.CUSTOMER_ACTOR,
+                ip_address=client_ip_or_none(request._request),
+            )
+        except cancellation.CancelNotAllowed:
+            return Response(
+                _order_created_body(order) | {"detail": "Pesanan ini tidak bisa dibatalkan."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        except cancellation.CancelUnavailable:
+            return Response(
+                _order_created_body(order)
+                | {
+                    "detail": "Layanan pembayaran sedang tidak merespons; coba lagi.",
+                    "retryable": True,
+                },
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        return Response(_order_created_body(result.order), status=status.HTTP_200_OK)

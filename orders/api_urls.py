@@ -30,4 +30,11 @@ urlpatterns = [
         ),
         name="order_pay",
     ),
+    path(
+        "orders/<str:order_id>/cancel/",
+        rate_limited(group="api.order_cancel", rate=CREATE_API_RATE, method="POST")(
+            api.OrderCancelView.as_view()
+        ),
+        name="order_cancel",
+    ),
 ]

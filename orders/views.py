@@ -22,7 +22,7 @@ from orders import invoice, selectors, validators
 from orders.forms import PAYMENT_METHOD_HELP, CheckoutForm
 from orders.models import Order, OrderStatus, PaymentMethod
 from orders.selectors import order_status_url
-from payments import attempts
+from payments import attempts, cancellation
 from payments.models import AttemptStatus
 from payments.selectors import attempt_is_stuck
 
@@ -394,3 +394,43 @@ def order_access(request: HttpRequest, order_id: str) -> HttpResponse:
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     messages.success(request, "Kamu sudah masuk. Selamat belajar!")
     return redirect("courses:detail", slug=order.package.course.slug)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@rate_limited(group="orders.cancel", rate=RETRY_RATE, method="POST")
+def cancel_order(request: HttpRequest, order_id: str) -> HttpResponse:
+    """ "Batalkan pesanan": GET asks for confirmation, POST (with `key`) cancels through
+    `payments.cancellation.order_cancel` and opens a checkout prefilled for a new order."""
+    key = request.POST.get("key", "") if request.method == "POST" else request.GET.get("key", "")
+    order = selectors.order_for_customer(order_id=order_id, access_key=key)
+    if order is None:
+        raise Http404
+    if order.status not in cancellation.CANCELLABLE:
+        return HttpResponseSeeOther(order_status_url(order))
+    if request.method != "POST":
+        return render(request, "orders/cancel_confirm.html", {"order": order})
+    try:
+        result = cancellation.order_cancel(
+            order_id=order.order_id,
+            actor=cancellation.CUSTOMER_ACTOR,
+            ip_address=client_ip_or_none(request),
+        )
+    except cancellation.CancelNotAllowed:
+        return HttpResponseSeeOther(order_status_url(order))
+    except cancellation.CancelUnavailable:
+        messages.error(
+            request,
+            "Pesanan belum bisa dibatalkan karena layanan pembayaran sedang tidak merespons. "
+            "Coba lagi sebentar lagi.",
+        )
+        return HttpResponseSeeOther(order_status_url(order))
+    if result.order.status != OrderStatus.FAILED:
+        messages.info(request, "Pembayaranmu sudah kami terima, jadi pesanan ini tidak dibatalkan.")
+        return HttpResponseSeeOther(order_status_url(result.order))
+    messages.success(
+        request,
+        f"Pesanan {order.order_id} sudah dibatalkan. Data kamu sudah terisi untuk pesanan baru.",
+    )
+    path = reverse("orders:checkout", kwargs={"package_code": order.package_code})
+    return HttpResponseSeeOther(f"{path}?from={order.order_id}&key={order.access_key}")

@@ -15,6 +15,8 @@ class Template(models.TextChoices):
     PAYMENT_REMINDER = "payment_reminder", "Pengingat pembayaran"
     PAYMENT_SUCCESS_ACCESS = "payment_success_access", "Pembayaran berhasil + akses"
     PAYMENT_FAILED = "payment_failed", "Pembayaran gagal"
+    PAYMENT_ATTEMPT_FAILED = "payment_attempt_failed", "Percobaan bayar gagal (bisa coba lagi)"
+    PAYMENT_DETAILS = "payment_details", "Nomor VA / kode bayar terbit"
     ORDER_EXPIRED = "order_expired", "Pesanan kedaluwarsa"
     OPS_ALERT = "ops_alert", "Peringatan ops"
     LOGIN_LINK = "login_link", "Link masuk"

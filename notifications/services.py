@@ -70,12 +70,14 @@ def outbox_enqueue(
     channel_context: Mapping[str, dict[str, Any]] | None = None,
     status: str = OutboxStatus.PENDING,
     last_error: str = "",
+    dedupe_key: str = "",
 ) -> list[NotificationOutbox]:
     """Queue one message per (channel, recipient). For an order, a message that already exists
     for (order, channel, template) is left alone (the unique constraint decides, not a SELECT),
     so calling this twice sends nothing twice. `valid_order_statuses`: the row is CANCELLED, not
     sent, if the order is in none of them when a worker claims it. A row created CANCELLED (with
-    `last_error` saying why) is recorded and never sent. `channel_context` adds values for one
+    `last_error` saying why) is recorded and never sent. With `dedupe_key`, uniqueness is that
+    key (+ channel) instead of (order, channel, template). `channel_context` adds values for one
     channel only (e.g. each channel's own login link). Must run inside the caller's
     transaction; new rows are handed to a worker after it commits."""
     created = []
@@ -91,6 +93,9 @@ def outbox_enqueue(
                     valid_order_statuses=sorted(valid_order_statuses),
                     status=status,
                     last_error=last_error,
+                    # Messages that may come more than once per order (one per payment attempt)
+                    # are deduplicated by their own key instead of (order, channel, template).
+                    dedupe_key=f"{dedupe_key}:{channel}"[:200] if dedupe_key else None,
                     max_attempts=settings.OUTBOX_MAX_ATTEMPTS,
                 )
         except IntegrityError:

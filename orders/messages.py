@@ -28,6 +28,9 @@ VALID_IN: dict[str, frozenset[str]] = {
     Template.PAYMENT_SUCCESS_ACCESS: frozenset({S.PAID}),
     Template.PAYMENT_FAILED: frozenset({S.FAILED}),
     Template.ORDER_EXPIRED: frozenset({S.EXPIRED}),
+    # One per payment attempt (deduplicated by attempt): useless once the order is paid/closed.
+    Template.PAYMENT_ATTEMPT_FAILED: frozenset({S.PENDING_PAYMENT}),
+    Template.PAYMENT_DETAILS: frozenset({S.PENDING_PAYMENT}),
 }
 
 
@@ -83,10 +86,12 @@ def outbox_enqueue_for_order(
     extra_context: dict[str, Any] | None = None,
     channels: Iterable[str] = CUSTOMER_CHANNELS,
     channel_context: dict[str, dict[str, Any]] | None = None,
+    dedupe_key: str = "",
 ) -> list[NotificationOutbox]:
     """Queue one automatic message per channel for an order, with the template's relevance
-    rule. A message that already exists for (order, channel, template) is left alone, so calling
-    this twice sends nothing twice. Must run inside the caller's transaction.
+    rule. A message that already exists for (order, channel, template) — or, with
+    `dedupe_key`, for that key and channel (one message per payment attempt) — is left alone,
+    so calling this twice sends nothing twice. Must run inside the caller's transaction.
     `channel_context` adds values for one channel only (each channel's own login link)."""
     return outbox.outbox_enqueue(
         template=template,
@@ -95,6 +100,23 @@ def outbox_enqueue_for_order(
         channel_context=channel_context,
         order=order,
         valid_order_statuses=VALID_IN.get(template, ()),
+        dedupe_key=dedupe_key,
+    )
+
+
+def attempt_message_enqueue(
+    *, order: Order, attempt_midtrans_order_id: str, template: str, extra_context: dict[str, Any]
+) -> list[NotificationOutbox]:
+    """Queue a per-attempt message (`payment_attempt_failed`, `payment_details`): exactly one
+    per attempt and channel however often Midtrans repeats itself, and none unless the order is
+    still waiting for payment (a PAID order is never told its payment failed)."""
+    if order.status != S.PENDING_PAYMENT:
+        return []
+    return outbox_enqueue_for_order(
+        order=order,
+        template=template,
+        extra_context=extra_context,
+        dedupe_key=f"{template}:{attempt_midtrans_order_id}",
     )
 
 

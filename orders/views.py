@@ -21,6 +21,7 @@ from orders import checkout as checkout_service
 from orders import invoice, selectors, validators
 from orders.forms import PAYMENT_METHOD_HELP, CheckoutForm
 from orders.models import Order, OrderStatus, PaymentMethod
+from orders.qr import qr_svg
 from orders.selectors import order_status_url
 from payments import attempts, cancellation
 from payments.models import AttemptStatus
@@ -309,6 +310,9 @@ def order_status(request: HttpRequest, order_id: str) -> HttpResponse:
             or (attempt is not None and attempt.status == AttemptStatus.FAILED),
             "failure_text": selectors.attempt_failure_text(attempt=attempt),
             "retry_methods": retry_method_options(current=order.payment_method),
+            "qr_svg": qr_svg(summary["payment"]["qr_string"])
+            if summary["payment"]["qr_string"]
+            else "",
             "time_left_display": countdown_display(summary["seconds_left"]),
             "api_url": reverse("api:order_detail", kwargs={"order_id": order.order_id}),
             "reorder_url": f"{path}?from={order.order_id}&key={order.access_key}",

@@ -19,8 +19,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from buatfilm.logging import correlate
+from notifications.models import Template
 from notifications.services import ops_alert_enqueue
+from orders.messages import attempt_message_enqueue
 from orders.models import Order, OrderStatus
+from orders.selectors import attempt_failure_text
 from orders.services import order_transition
 from payments.models import AttemptStatus, EventSource, PaymentAttempt, PaymentEvent
 from payments.parsing import (
@@ -310,7 +313,31 @@ def _apply_pending(ctx: _Context) -> Outcome:
     if ctx.order.status in (S.PAID, S.REFUNDED):
         _audit_ignored(order=ctx.order, event=ctx.event, actor=ctx.actor)
         return _ignored_for(ctx.order)
+    if any(name in ctx.payload for name in PAYMENT_DETAIL_FIELDS):
+        # Midtrans issued the way to pay (VA number, bill key, QR / deep link): send it once
+        # per attempt, with the amount, the deadline and the status page.
+        attempt_message_enqueue(
+            order=ctx.order,
+            attempt_midtrans_order_id=ctx.attempt.midtrans_order_id,
+            template=Template.PAYMENT_DETAILS,
+            extra_context={},
+        )
     return Outcome.PENDING_RECORDED
+
+
+# Fields of a `pending` notification that mean the customer now has something to pay with.
+PAYMENT_DETAIL_FIELDS = ("va_numbers", "permata_va_number", "bill_key", "actions", "qr_string")
+
+
+def _tell_attempt_failed(ctx: _Context) -> None:
+    """One `payment_attempt_failed` per attempt (email + WhatsApp) while the order can still be
+    paid with a new attempt: why, and the status page that offers the retry with any method."""
+    attempt_message_enqueue(
+        order=ctx.order,
+        attempt_midtrans_order_id=ctx.attempt.midtrans_order_id,
+        template=Template.PAYMENT_ATTEMPT_FAILED,
+        extra_context={"reason": attempt_failure_text(attempt=ctx.attempt)},
+    )
 
 
 def _apply_closed(ctx: _Context, status: str) -> Outcome:
@@ -331,15 +358,17 @@ def _apply_closed(ctx: _Context, status: str) -> Outcome:
         _audit_ignored(order=ctx.order, event=ctx.event, actor=ctx.actor)
         return _ignored_for(ctx.order)
     if status not in ("cancel", "expire") or ctx.order.status != S.PENDING_PAYMENT:
+        _tell_attempt_failed(ctx)
         return Outcome.ATTEMPT_FAILED
     if order_has_other_live_attempt(order_id=ctx.order.order_id, exclude_attempt_id=ctx.attempt.pk):
-        return Outcome.ATTEMPT_FAILED
+        return Outcome.ATTEMPT_FAILED  # the customer is already paying another attempt
     if status == "cancel":
         ctx.transition(S.FAILED, "Pembayaran dibatalkan")
         return Outcome.ORDER_FAILED
     if ctx.now < ctx.order.expires_at:
         # Midtrans expired the transaction before our order's time is up: the customer may
         # still start a new attempt; the expiry job closes the order at `expires_at`.
+        _tell_attempt_failed(ctx)
         return Outcome.ATTEMPT_FAILED
     ctx.transition(S.EXPIRED, "Batas waktu pembayaran habis")
     return Outcome.ORDER_EXPIRED

@@ -24,7 +24,7 @@ def context_for(order, template):
     context = order_message_context(order)
     if template == Template.PAYMENT_SUCCESS_ACCESS:
         context |= access_message_context(order=order)
-    if template == Template.PAYMENT_FAILED:
+    if template in (Template.PAYMENT_FAILED, Template.PAYMENT_ATTEMPT_FAILED):
         context["reason"] = "Transaksi dibatalkan oleh bank"
     return context
 
@@ -36,8 +36,16 @@ LINKS = {
     Template.PAYMENT_SUCCESS_ACCESS: ["login_url", "course_url", "login_page_url"],
     Template.PAYMENT_FAILED: ["new_order_url"],
     Template.ORDER_EXPIRED: ["new_order_url"],
+    Template.PAYMENT_ATTEMPT_FAILED: ["status_url"],
+    Template.PAYMENT_DETAILS: ["status_url"],
 }
-SHOWS_EXPIRY = {Template.PAYMENT_INSTRUCTION, Template.PAYMENT_REMINDER, Template.ORDER_EXPIRED}
+SHOWS_EXPIRY = {
+    Template.PAYMENT_INSTRUCTION,
+    Template.PAYMENT_REMINDER,
+    Template.ORDER_EXPIRED,
+    Template.PAYMENT_ATTEMPT_FAILED,
+    Template.PAYMENT_DETAILS,
+}
 
 
 def link(context, key):

@@ -88,7 +88,7 @@ def test_pending_payment_shows_how_to_pay_and_a_synced_countdown(client, package
     assert "Menunggu pembayaran" in html
     assert "Rp 499.000" in html
     assert "Virtual Account BCA" in html
-    assert "98765432101" in html and "Nomor VA BCA" in html
+    assert "98765432101" in html and "Nomor Virtual Account BCA" in html
     assert 'href="http://sim.test/snap/v4/redirection/tok"' in html
     assert "data-countdown" in html and 'role="timer"' in html
     assert re.search(r"0[12]:0[45]:\d\d", html)  # server-rendered start value

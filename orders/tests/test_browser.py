@@ -89,9 +89,9 @@ def test_customer_buys_and_lands_on_a_live_status_page(
     attempt = PaymentAttempt.objects.get()
     assert attempt.status == AttemptStatus.PENDING
     assert (
-        page.get_by_role("link", name=re.compile("Lihat cara bayar|Bayar sekarang")).get_attribute(
-            "href"
-        )
+        page.get_by_role(
+            "link", name=re.compile("Buka halaman pembayaran Midtrans|Bayar sekarang")
+        ).get_attribute("href")
         == attempt.redirect_url
     )
 

@@ -234,7 +234,11 @@ def test_pending_va_records_the_virtual_account(client, attempt, bank):
     assert attempt.payment_details["va_numbers"] == [{"bank": bank, "va_number": "12345678901"}]
     order = Order.objects.get(pk=attempt.order_id)
     assert order.status == S.PENDING_PAYMENT
-    assert NotificationOutbox.objects.count() == 0
+    # Issue 13: only the per-attempt message, once per channel.
+    assert sorted(NotificationOutbox.objects.values_list("template_name", "channel")) == [
+        (Template.PAYMENT_DETAILS, Channel.EMAIL),
+        (Template.PAYMENT_DETAILS, Channel.WHATSAPP),
+    ]
     assert Entitlement.objects.count() == 0
 
 
@@ -318,7 +322,11 @@ def test_deny_and_failure_fail_only_the_attempt(client, attempt, status):
     assert fresh(attempt).status == AttemptStatus.FAILED
     order = Order.objects.get(pk=attempt.order_id)
     assert order.status == S.PENDING_PAYMENT  # UC-006: the customer may try again
-    assert NotificationOutbox.objects.count() == 0
+    # Issue 13: only the per-attempt message, once per channel.
+    assert sorted(NotificationOutbox.objects.values_list("template_name", "channel")) == [
+        (Template.PAYMENT_ATTEMPT_FAILED, Channel.EMAIL),
+        (Template.PAYMENT_ATTEMPT_FAILED, Channel.WHATSAPP),
+    ]
     assert Entitlement.objects.count() == 0
     assert AuditLog.objects.filter(action="order_status_changed").count() == 0
 
@@ -349,7 +357,11 @@ def test_expire_before_expires_at_keeps_the_order_pending(client, attempt):
     send(client, midtrans_body(attempt, "expire", fraud_status=None), "attempt_failed")
     assert fresh(attempt).status == AttemptStatus.FAILED
     assert Order.objects.get(pk=attempt.order_id).status == S.PENDING_PAYMENT
-    assert NotificationOutbox.objects.count() == 0
+    # Issue 13: only the per-attempt message, once per channel.
+    assert sorted(NotificationOutbox.objects.values_list("template_name", "channel")) == [
+        (Template.PAYMENT_ATTEMPT_FAILED, Channel.EMAIL),
+        (Template.PAYMENT_ATTEMPT_FAILED, Channel.WHATSAPP),
+    ]
 
 
 def test_expire_after_expires_at_expires_the_order(client):

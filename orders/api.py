@@ -309,16 +309,42 @@ class OrderPayView(APIView):
         return Response(_order_created_body(order), status=status.HTTP_201_CREATED)
 
 
-class OrderCancelView(APIView):
-    """`POST /api/orders/<order_id>/cancel/` with the access key: cancel a pending order
-    (`payments.cancellation.order_cancel`). 200 with the order: `status` FAILED, or PAID when a
-    payment won the race. 409 when the order is not pending; 503 when Midtrans is unreachable
-    (nothing changed; repeat)."""
+class CancelOrderSerializer(serializers.Serializer[dict[str, Any]]):
+    confirm = serializers.BooleanField(
+        error_messages={"required": "Wajib diisi: confirm = true untuk membatalkan pesanan."}
+    )
 
+    def validate_confirm(self, value: bool) -> bool:
+        if value is not True:
+            raise serializers.ValidationError("Isi confirm = true untuk membatalkan pesanan.")
+        return value
+
+
+class OrderCancelView(APIView):
+    """`POST /api/orders/<order_id>/cancel/` with the access key and `{"confirm": true}`: cancel
+    a pending order (`payments.cancellation.order_cancel`). 200 with the order: `status` FAILED,
+    or PAID when a payment won the race. 409 when the order is not pending; 503 when Midtrans
+    is unreachable (nothing changed; repeat)."""
+
+    @extend_schema(
+        operation_id="order_cancel",
+        parameters=[doc.ORDER_KEY, doc.ORDER_KEY_QUERY],
+        request=CancelOrderSerializer,
+        responses={
+            200: OpenApiResponse(doc.OrderCreatedSerializer, description="Cancelled (or paid)."),
+            400: doc.FIELD_ERRORS,
+            404: doc.NOT_FOUND,
+            409: OpenApiResponse(doc.OrderConflictSerializer, description="Not pending."),
+            415: doc.DETAIL,
+            429: doc.RATE_LIMITED,
+            503: OpenApiResponse(doc.OrderPaymentProblemSerializer, description="Unavailable."),
+        },
+    )
     def post(self, request: Request, order_id: str) -> Response:
         order = _customer_order(request, order_id)
         if order is None:
             return Response(_NOT_FOUND, status=status.HTTP_404_NOT_FOUND)
+        CancelOrderSerializer(data=request.data).is_valid(raise_exception=True)
         try:
             result = cancellation.order_cancel(
                 order_id=order.order_id,

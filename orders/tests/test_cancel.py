@@ -136,9 +136,14 @@ def test_midtrans_down_leaves_the_order_payable(client, package, midtrans_sim, s
 def test_api_cancel(client, package, midtrans_sim):
     order = place_order(client)
     url = f"/api/orders/{order.order_id}/cancel/"
-    assert client.post(url).status_code == 404
-    response = client.post(url, headers={"X-Order-Key": order.access_key})
+    key = {"X-Order-Key": order.access_key}
+    confirm = {"confirm": True}
+    assert client.post(url, confirm, content_type="application/json").status_code == 404
+    unconfirmed = client.post(url, {}, content_type="application/json", headers=key)
+    assert unconfirmed.status_code == 400
+    assert Order.objects.get().status == S.PENDING_PAYMENT
+    response = client.post(url, confirm, content_type="application/json", headers=key)
     assert response.status_code == 200, response.content
     assert response.json()["status"] == S.FAILED
-    again = client.post(url, headers={"X-Order-Key": order.access_key})
+    again = client.post(url, confirm, content_type="application/json", headers=key)
     assert again.status_code == 409

@@ -59,6 +59,11 @@ class PaymentAttempt(models.Model):
     created_at = models.DateTimeField(verbose_name="dibuat", auto_now_add=True)
     updated_at = models.DateTimeField(verbose_name="diubah", auto_now=True)
     completed_at = models.DateTimeField(verbose_name="selesai", null=True, blank=True)
+    # When reconciliation last asked Midtrans about this attempt: the rotation that makes
+    # every candidate be asked within a bounded number of runs (never-asked first).
+    last_reconciled_at = models.DateTimeField(
+        verbose_name="terakhir direkonsiliasi", null=True, blank=True
+    )
 
     class Meta:
         verbose_name = "percobaan pembayaran"

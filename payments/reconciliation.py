@@ -16,7 +16,13 @@ from payments.midtrans import MidtransError, MidtransRejected, get_gateway
 from payments.models import EventSource, PaymentAttempt
 from payments.parsing import NotificationRejected
 from payments.processing import Outcome, payment_notification_process
-from payments.selectors import attempt_is_live, orders_to_reconcile
+from payments.selectors import (
+    attempt_by_transaction_id_only,
+    attempt_is_live,
+    attempt_midtrans_ref,
+    attempts_to_ask,
+    orders_to_reconcile,
+)
 from supportdesk.audit import SYSTEM_RECONCILIATION
 
 logger = logging.getLogger(__name__)
@@ -26,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 NOT_STARTED = "not_started"
 ERROR = "error"
+# DANA can only be asked by transaction_id, which we learn from its first notification.
+NO_TRANSACTION_ID = "no_transaction_id"
 
 
 @dataclass(frozen=True)
@@ -45,33 +53,47 @@ class AttemptReconciliation:
 
     @property
     def changed(self) -> bool:
-        return self.result not in (NOT_STARTED, ERROR, Outcome.DUPLICATE)
+        return self.result not in (NOT_STARTED, ERROR, NO_TRANSACTION_ID, Outcome.DUPLICATE)
 
 
-def payment_reconcile_order(*, order_id: str, actor: str) -> list[AttemptReconciliation]:
-    """Ask Midtrans for the status of every attempt of the order that reached Snap, and feed
+def payment_reconcile_order(
+    *, order_id: str, actor: str, only_open: bool = False, now: datetime | None = None
+) -> list[AttemptReconciliation]:
+    """Ask Midtrans for the status of every attempt of the order that reached Snap (with
+    `only_open`, the scheduled job: only those `attempts_to_ask` picks, so a final attempt is
+    not asked again), and feed
     each answer through `payment_notification_process` as a `reconciliation` event (same
     signature check, same idempotency key, same state machine as the webhook: a fact the webhook
     already delivered is a no-op). The HTTP calls happen outside any transaction; each answer
     is applied in its own.
+
+    DANA is asked by its transaction_id (https://docs.midtrans.com/reference/dana); without
+    one yet the result is NO_TRANSACTION_ID. Every asked attempt gets `last_reconciled_at`
+    (the rotation in `orders_to_reconcile`), whatever the answer.
 
     One attempt's Midtrans failure (unreachable, 4xx, bad signature) is recorded as an ERROR
     result and does not stop the others. Raises `Order.DoesNotExist` for an unknown order id.
     """
     if not Order.objects.filter(pk=order_id).exists():
         raise Order.DoesNotExist(f"order {order_id} does not exist")
-    attempts = list(
-        PaymentAttempt.objects.filter(order_id=order_id)
-        .exclude(snap_token="")
-        .order_by("sequence")
-        .values_list("midtrans_order_id", flat=True)
-    )
+    candidates = attempts_to_ask() if only_open else PaymentAttempt.objects.exclude(snap_token="")
+    attempts = list(candidates.filter(order_id=order_id).order_by("sequence"))
     gateway = get_gateway()
     results: list[AttemptReconciliation] = []
     with correlate(order_id):
-        for midtrans_order_id in attempts:
+        for attempt in attempts:
+            midtrans_order_id = attempt.midtrans_order_id
+            PaymentAttempt.objects.filter(pk=attempt.pk).update(
+                last_reconciled_at=now or timezone.now()
+            )
+            ref = attempt_midtrans_ref(attempt)
+            if ref is None:
+                results.append(
+                    AttemptReconciliation(order_id, midtrans_order_id, NO_TRANSACTION_ID)
+                )
+                continue
             try:
-                answer = gateway.get_status(midtrans_order_id)
+                answer = gateway.get_status(ref)
             except MidtransError as exc:
                 logger.warning("reconcile %s: %s", midtrans_order_id, exc)
                 results.append(
@@ -130,22 +152,28 @@ def payment_reconcile_due(
     progress: Callable[[int, int], None] | None = None,
 ) -> ReconcileSummary:
     """The scheduled job (Celery task and `manage.py reconcile_payments`): reconcile the orders
-    `payments.selectors.orders_to_reconcile` picks (PENDING_PAYMENT older than
-    RECONCILE_AFTER_MINUTES, EXPIRED/FAILED changed in the last RECONCILE_RECENT_HOURS), at
-    most RECONCILE_BATCH_SIZE per run. A failure on one order is logged and counted; the batch
-    goes on. Safe to overlap with itself and with the webhook (idempotency key + row lock)."""
+    `payments.selectors.orders_to_reconcile` picks: PENDING_PAYMENT older than
+    RECONCILE_AFTER_MINUTES first (at most RECONCILE_BATCH_SIZE), then EXPIRED/FAILED changed
+    in the last RECONCILE_RECENT_HOURS (at most RECONCILE_RECENT_BATCH_SIZE), each group
+    rotating by `last_reconciled_at`; final attempts are not asked. A failure on one order is
+    logged and counted; the batch goes on. Safe to overlap with itself and with the webhook
+    (idempotency key + row lock)."""
+    now = now or timezone.now()
     order_ids = orders_to_reconcile(
-        now=now or timezone.now(),
+        now=now,
         pending_after_minutes=settings.RECONCILE_AFTER_MINUTES,
         recent_hours=settings.RECONCILE_RECENT_HOURS,
-        limit=settings.RECONCILE_BATCH_SIZE,
+        pending_limit=settings.RECONCILE_BATCH_SIZE,
+        recent_limit=settings.RECONCILE_RECENT_BATCH_SIZE,
     )
     summary = ReconcileSummary(orders=len(order_ids))
     for position, order_id in enumerate(order_ids, start=1):
         if progress and position % 50 == 0:
             progress(position, len(order_ids))
         try:
-            summary.attempts.extend(payment_reconcile_order(order_id=order_id, actor=actor))
+            summary.attempts.extend(
+                payment_reconcile_order(order_id=order_id, actor=actor, only_open=True, now=now)
+            )
         except Exception:
             logger.exception("reconcile %s failed; continuing with the batch", order_id)
             summary.failed_orders.append(order_id)
@@ -161,6 +189,7 @@ class MidtransExpiry:
     expired: list[str] = field(default_factory=list)
     not_started: list[str] = field(default_factory=list)
     already_final: list[str] = field(default_factory=list)
+    not_supported: list[str] = field(default_factory=list)
 
 
 def payment_expire_at_midtrans(*, order_id: str) -> MidtransExpiry:
@@ -173,11 +202,17 @@ def payment_expire_at_midtrans(*, order_id: str) -> MidtransExpiry:
     result = MidtransExpiry()
     if not Order.objects.filter(pk=order_id, status=OrderStatus.EXPIRED).exists():
         return result
-    attempts = [
+    live = [
         a
         for a in PaymentAttempt.objects.filter(order_id=order_id).exclude(snap_token="")
         if attempt_is_live(a)
     ]
+    # DANA has no expire API (https://docs.midtrans.com/reference/dana): its transaction
+    # expires at Midtrans by itself; a late payment is still found by reconciliation.
+    result.not_supported.extend(
+        a.midtrans_order_id for a in live if attempt_by_transaction_id_only(a)
+    )
+    attempts = [a for a in live if not attempt_by_transaction_id_only(a)]
     gateway = get_gateway()
     with correlate(order_id):
         for attempt in attempts:

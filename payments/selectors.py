@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 
 from payments.models import AttemptStatus, EventSource, PaymentAttempt, PaymentEvent
 
@@ -117,26 +117,73 @@ def order_has_other_completed_attempt(*, order_id: str, exclude_attempt_id: int)
     )
 
 
+# Midtrans statuses after which a transaction never changes for us: not asked again.
+FINAL_TRANSACTION_STATUSES = frozenset({"expire", "cancel", "deny", "failure"})
+# Channels whose Core API calls (status, cancel, refund) take the transaction_id, not the
+# order id, and which have no expire API: https://docs.midtrans.com/reference/dana
+BY_TRANSACTION_ID_CHANNELS = frozenset({"dana"})
+
+
+def attempt_by_transaction_id_only(attempt: PaymentAttempt) -> bool:
+    return (
+        attempt.payment_method in BY_TRANSACTION_ID_CHANNELS
+        or attempt.payment_type in BY_TRANSACTION_ID_CHANNELS
+    )
+
+
+def attempt_midtrans_ref(attempt: PaymentAttempt) -> str | None:
+    """The id to call Midtrans' Core API with for this attempt: the order id, or for DANA the
+    transaction_id stored from its first notification (None while we do not know it)."""
+    if attempt_by_transaction_id_only(attempt):
+        return attempt.midtrans_transaction_id or None
+    return attempt.midtrans_order_id
+
+
+def attempts_to_ask() -> QuerySet[PaymentAttempt]:
+    """Attempts reconciliation may still learn something about: they reached Snap, are not
+    COMPLETED (their order is PAID) and Midtrans has not told us a final status."""
+    return (
+        PaymentAttempt.objects.exclude(snap_token="")
+        .exclude(status=AttemptStatus.COMPLETED)
+        .exclude(transaction_status__in=FINAL_TRANSACTION_STATUSES)
+    )
+
+
 def orders_to_reconcile(
-    *, now: datetime, pending_after_minutes: int, recent_hours: int, limit: int
+    *,
+    now: datetime,
+    pending_after_minutes: int,
+    recent_hours: int,
+    pending_limit: int,
+    recent_limit: int,
 ) -> list[str]:
-    """Order ids worth asking Midtrans about, oldest first, at most `limit`: orders still
-    PENDING_PAYMENT after `pending_after_minutes` (a lost webhook), and EXPIRED/FAILED orders
-    changed in the last `recent_hours` (a late settlement). Only orders with an attempt that
-    reached Snap (has a token) can have a Midtrans transaction."""
+    """Order ids worth asking Midtrans about: first PENDING_PAYMENT orders older than
+    `pending_after_minutes` (a lost webhook: a customer waiting for access), at most
+    `pending_limit`; then EXPIRED/FAILED orders changed in the last `recent_hours` (a late
+    settlement), at most `recent_limit`. Each group has its own budget, so a pile of abandoned
+    checkouts can never crowd out a pending order. Only orders with an attempt still worth
+    asking (`attempts_to_ask`) count. Within a group, the order whose askable attempts were
+    asked longest ago (never = first) comes first, then the oldest order: a rotation that asks
+    every candidate within ceil(candidates / limit) runs."""
     from orders.models import Order, OrderStatus
 
-    reached_snap = PaymentAttempt.objects.filter(order=OuterRef("pk")).exclude(snap_token="")
-    due = Q(
+    askable = attempts_to_ask().filter(order=OuterRef("pk"))
+    last_asked = Subquery(
+        askable.order_by(F("last_reconciled_at").asc(nulls_first=True)).values(
+            "last_reconciled_at"
+        )[:1]
+    )
+    candidates = Order.objects.filter(Exists(askable)).annotate(last_asked=last_asked)
+    rotation = (F("last_asked").asc(nulls_first=True), "created_at")
+    pending = candidates.filter(
         status=OrderStatus.PENDING_PAYMENT,
         created_at__lte=now - timedelta(minutes=pending_after_minutes),
-    ) | Q(
+    ).order_by(*rotation)
+    recent = candidates.filter(
         status__in=[OrderStatus.EXPIRED, OrderStatus.FAILED],
         updated_at__gte=now - timedelta(hours=recent_hours),
-    )
-    return list(
-        Order.objects.filter(due)
-        .filter(Exists(reached_snap))
-        .order_by("created_at")
-        .values_list("order_id", flat=True)[:limit]
-    )
+    ).order_by(*rotation)
+    return [
+        *pending.values_list("order_id", flat=True)[:pending_limit],
+        *recent.values_list("order_id", flat=True)[:recent_limit],
+    ]

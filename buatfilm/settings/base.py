@@ -373,10 +373,13 @@ MIDTRANS_ALLOWED_NETWORKS = env.list("MIDTRANS_ALLOWED_NETWORKS", default=[])
 # write no audit row, so a flood of forged notifications cannot fill the database.
 MIDTRANS_WEBHOOK_RATE_LIMIT = env("MIDTRANS_WEBHOOK_RATE_LIMIT", default="600/m")
 MIDTRANS_INVALID_SIGNATURE_AUDIT_RATE = env("MIDTRANS_INVALID_SIGNATURE_AUDIT_RATE", default="20/m")
-# Reconciliation looks back this far for EXPIRED/FAILED orders (late settlements) and asks
-# Midtrans about at most this many orders per run (oldest first).
+# Reconciliation looks back this far for EXPIRED/FAILED orders (late settlements). Per run it
+# asks Midtrans about at most RECONCILE_BATCH_SIZE pending orders first, then at most
+# RECONCILE_RECENT_BATCH_SIZE recently closed ones; each group rotates (least recently asked
+# first), so with N candidates in a group each is asked within ceil(N / budget) runs.
 RECONCILE_RECENT_HOURS = env.int("RECONCILE_RECENT_HOURS", default=48)
 RECONCILE_BATCH_SIZE = env.int("RECONCILE_BATCH_SIZE", default=200)
+RECONCILE_RECENT_BATCH_SIZE = env.int("RECONCILE_RECENT_BATCH_SIZE", default=100)
 # "Send me a login link": per client IP (over it: 429 page) and per email address (over it: the
 # same "check your inbox" answer, but no email is sent, so nobody can flood an inbox).
 LOGIN_LINK_RATE_PER_IP = env("LOGIN_LINK_RATE_PER_IP", default="10/h")

@@ -132,7 +132,11 @@ def test_a_late_settlement_on_an_expired_order_is_found_by_the_batch(sim):
     sim.simulator.customer_action(attempt.midtrans_order_id, "pay", "bni_va")
 
     assert order.order_id in orders_to_reconcile(
-        now=timezone.now(), pending_after_minutes=15, recent_hours=48, limit=100
+        now=timezone.now(),
+        pending_after_minutes=15,
+        recent_hours=48,
+        pending_limit=100,
+        recent_limit=100,
     )
     summary = payment_reconcile_due()
 
@@ -174,13 +178,15 @@ def test_selector_picks_old_pending_and_recent_closed_orders_only():
     recent_failed = PaymentAttemptFactory().order
     order_transition(order_id=recent_failed.order_id, to_status=S.FAILED, actor="t")
 
-    picked = orders_to_reconcile(now=now, pending_after_minutes=15, recent_hours=48, limit=100)
+    picked = orders_to_reconcile(
+        now=now, pending_after_minutes=15, recent_hours=48, pending_limit=100, recent_limit=100
+    )
 
     assert set(picked) == {old_pending.order_id, recent_failed.order_id}
     assert young_pending.order_id not in picked
-    assert orders_to_reconcile(now=now, pending_after_minutes=15, recent_hours=48, limit=1) == [
-        old_pending.order_id
-    ]
+    assert orders_to_reconcile(
+        now=now, pending_after_minutes=15, recent_hours=48, pending_limit=1, recent_limit=0
+    ) == [old_pending.order_id]
 
 
 def test_command_prints_one_summary_line(sim):

@@ -18,6 +18,7 @@ class Template(models.TextChoices):
     PAYMENT_ATTEMPT_FAILED = "payment_attempt_failed", "Percobaan bayar gagal (bisa coba lagi)"
     PAYMENT_DETAILS = "payment_details", "Nomor VA / kode bayar terbit"
     ORDER_EXPIRED = "order_expired", "Pesanan kedaluwarsa"
+    ORDER_REFUNDED = "order_refunded", "Dana dikembalikan"
     OPS_ALERT = "ops_alert", "Peringatan ops"
     LOGIN_LINK = "login_link", "Link masuk"
 

@@ -92,6 +92,9 @@ class PaymentAttempt(models.Model):
 class EventSource(models.TextChoices):
     WEBHOOK = "webhook", "Webhook"
     RECONCILIATION = "reconciliation", "Rekonsiliasi"
+    # Recorded by staff with `supportdesk.record_refund` (`payments.refunds`): can confirm a
+    # refund, never a payment.
+    OFFLINE_REFUND = "offline_refund", "Refund offline (staf)"
 
 
 class PaymentEvent(models.Model):

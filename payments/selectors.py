@@ -31,13 +31,21 @@ def event_is_trusted(event: PaymentEvent) -> bool:
 
 
 def event_confirms_payment(event: PaymentEvent) -> bool:
-    return event_is_trusted(event) and transaction_is_paid(
-        transaction_status=event.transaction_status, fraud_status=event.fraud_status
+    """Only Midtrans can say "paid": an event a staff member recorded never confirms one."""
+    return (
+        event.source != EventSource.OFFLINE_REFUND
+        and event_is_trusted(event)
+        and transaction_is_paid(
+            transaction_status=event.transaction_status, fraud_status=event.fraud_status
+        )
     )
 
 
 def event_confirms_refund(event: PaymentEvent) -> bool:
-    return event_is_trusted(event) and event.transaction_status == "refund"
+    """A trusted Midtrans refund, or an offline refund recorded by permitted staff
+    (`payments.refunds.refund_record_offline`)."""
+    trusted = event_is_trusted(event) or event.source == EventSource.OFFLINE_REFUND
+    return trusted and event.transaction_status == "refund"
 
 
 def attempt_is_live(attempt: PaymentAttempt) -> bool:

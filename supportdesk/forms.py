@@ -42,6 +42,28 @@ class ResendNotificationForm(forms.Form):
         field.choices = [(row.pk, candidate_label(row)) for row in candidates]
 
 
+class OfflineRefundForm(forms.Form):
+    """A refund done outside Midtrans: how much went back, the bank reference, and why."""
+
+    amount = forms.IntegerField(
+        label="Jumlah dikembalikan (Rp)",
+        min_value=1,
+        help_text="Harus sama dengan yang dibayar pelanggan; refund sebagian tidak mengubah order.",
+    )
+    reference = forms.CharField(
+        label="Nomor referensi transfer", max_length=100, help_text="Dari bukti transfer bank."
+    )
+    reason = forms.CharField(
+        label="Alasan", max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    confirm = forms.BooleanField(
+        label=(
+            "Saya paham: order menjadi REFUNDED, akses kursus dicabut, dan pelanggan diberi tahu."
+        ),
+        error_messages={"required": "Centang konfirmasi dulu."},
+    )
+
+
 class PromoCodeAdminForm(forms.ModelForm):
     """Promo codes are stored upper case (checkout matches them case-insensitively) and made of
     letters, digits, `-` and `_`, so a customer can type them."""

@@ -45,6 +45,7 @@ class AuditLog(models.Model):
             ("resend_notification", "Can resend a customer notification"),
             ("export_orders", "Can export orders, refunds and promo usage as CSV"),
             ("cancel_order", "Can cancel a pending order for a customer"),
+            ("record_refund", "Can record a refund done outside Midtrans"),
         ]
 
     def __str__(self) -> str:

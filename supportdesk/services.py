@@ -15,6 +15,7 @@ from orders.models import Order
 from payments.cancellation import CancelResult, order_cancel
 from payments.models import PaymentEvent
 from payments.reconciliation import AttemptReconciliation, payment_reconcile_order
+from payments.refunds import RecordedRefund, refund_record_offline
 from supportdesk import exports
 from supportdesk.audit import audit_record, staff_actor
 
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 PERM_RECONCILE = "supportdesk.reconcile_order"
 PERM_RESEND = "supportdesk.resend_notification"
+PERM_RECORD_REFUND = "supportdesk.record_refund"
 
 
 class StaffUser(Protocol):
@@ -225,3 +227,44 @@ def support_cancel_order(
         ip_address=ip_address,
     )
     return result
+
+
+def support_record_refund(
+    *,
+    order_id: str,
+    user: StaffUser,
+    amount: int,
+    reference: str,
+    reason: str,
+    ip_address: str | None,
+) -> RecordedRefund:
+    """Record a refund done outside Midtrans (bank transfer back for VA / Mandiri bill), for a
+    staff user with `supportdesk.record_refund`: the order becomes REFUNDED through the state
+    machine (entitlement revoked, customer told, transition audited with the user), plus one
+    `offline_refund_recorded` audit row with amount, reference, reason and IP.
+
+    Raises `SupportPermissionDenied` (nothing done), `payments.refunds.RefundNotAllowed`
+    (not PAID, wrong amount, missing reference/reason; nothing done) and `Order.DoesNotExist`."""
+    if not user.has_perm(PERM_RECORD_REFUND):
+        raise SupportPermissionDenied(PERM_RECORD_REFUND)
+    actor = staff_actor(user.get_username())
+    recorded = refund_record_offline(
+        order_id=order_id, amount=amount, reference=reference, reason=reason, actor=actor
+    )
+    audit_record(
+        actor=actor,
+        action="offline_refund_recorded",
+        entity_type="order",
+        entity_id=order_id,
+        old_value={"status": "PAID"},
+        new_value={
+            "status": "REFUNDED",
+            "amount": amount,
+            "reference": reference.strip()[:100],
+            "reason": reason.strip()[:500],
+            "payment_event": recorded.event_id,
+        },
+        correlation_id=order_id,
+        ip_address=ip_address,
+    )
+    return recorded

@@ -38,6 +38,7 @@ LINKS = {
     Template.ORDER_EXPIRED: ["new_order_url"],
     Template.PAYMENT_ATTEMPT_FAILED: ["status_url"],
     Template.PAYMENT_DETAILS: ["status_url"],
+    Template.ORDER_REFUNDED: ["support_whatsapp_url"],
 }
 SHOWS_EXPIRY = {
     Template.PAYMENT_INSTRUCTION,

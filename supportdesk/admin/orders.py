@@ -22,8 +22,9 @@ from django.utils.timesince import timesince
 
 from buatfilm.formatting import WIB, rupiah, wib
 from buatfilm.http import client_ip_or_none as staff_ip
-from orders.models import Order, PromoCode
+from orders.models import Order, OrderStatus, PromoCode
 from payments.cancellation import CANCELLABLE, CancelNotAllowed, CancelUnavailable
+from payments.refunds import RefundNotAllowed
 from supportdesk import labels, selectors
 from supportdesk.admin.base import (
     MAX_ORDERS_PER_ACTION,
@@ -34,6 +35,7 @@ from supportdesk.admin.base import (
     yes_no,
 )
 from supportdesk.forms import (
+    OfflineRefundForm,
     PromoCodeAdminForm,
     ResendNotificationForm,
     StaffCancelForm,
@@ -43,12 +45,14 @@ from supportdesk.services import (
     PERM_CANCEL,
     PERM_EXPORT,
     PERM_RECONCILE,
+    PERM_RECORD_REFUND,
     PERM_RESEND,
     ReconcileReport,
     SupportPermissionDenied,
     support_cancel_order,
     support_export_csv,
     support_reconcile_order,
+    support_record_refund,
     support_resend_notification,
 )
 
@@ -260,6 +264,9 @@ class OrderAdmin(ReadOnlyModelAdmin):
     def has_cancel_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(PERM_CANCEL)
 
+    def has_record_refund_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(PERM_RECORD_REFUND)
+
     # -- finance exports (streamed) --
 
     @admin.action(description="Ekspor CSV untuk keuangan (order terpilih)", permissions=("export",))
@@ -292,6 +299,11 @@ class OrderAdmin(ReadOnlyModelAdmin):
                 view(self.resend_view),
                 name="orders_order_resend",
             ),
+            path(
+                "<path:object_id>/refund/",
+                view(self.refund_view),
+                name="orders_order_refund",
+            ),
             *super().get_urls(),
         ]
 
@@ -305,6 +317,9 @@ class OrderAdmin(ReadOnlyModelAdmin):
         extra_context = extra_context or {}
         extra_context["can_reconcile"] = self.has_reconcile_permission(request)
         extra_context["can_resend"] = self.has_resend_permission(request)
+        extra_context["can_record_refund"] = self.has_record_refund_permission(request) and (
+            Order.objects.filter(order_id=object_id, status=OrderStatus.PAID).exists()
+        )
         extra_context["can_cancel"] = (
             self.has_cancel_permission(request)
             and Order.objects.filter(order_id=object_id, status__in=CANCELLABLE).exists()
@@ -434,6 +449,50 @@ class OrderAdmin(ReadOnlyModelAdmin):
             "change_url": self._change_url(order.order_id),
         }
         return TemplateResponse(request, "admin/orders/order/cancel_form.html", context)
+
+    def refund_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """GET: the offline-refund form; POST: record it (order -> REFUNDED)."""
+        order = self._order_or_404(request, object_id)
+        if not self.has_record_refund_permission(request):
+            raise PermissionDenied
+        form = OfflineRefundForm(
+            request.POST if request.method == "POST" else None,
+            initial={"amount": order.final_amount},
+        )
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                support_record_refund(
+                    order_id=order.order_id,
+                    user=request.user,
+                    amount=data["amount"],
+                    reference=data["reference"],
+                    reason=data["reason"],
+                    ip_address=staff_ip(request),
+                )
+            except SupportPermissionDenied as exc:
+                raise PermissionDenied from exc
+            except RefundNotAllowed as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(
+                    request,
+                    f"{order.order_id}: refund offline {rupiah(data['amount'])} dicatat; order "
+                    "REFUNDED, akses kursus dicabut, pelanggan diberi tahu.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(self._change_url(order.order_id))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Catat refund offline · {order.order_id}",
+            "opts": self.opts,
+            "original": order,
+            "order": order,
+            "form": form,
+            "paid": order.status == OrderStatus.PAID,
+            "change_url": self._change_url(order.order_id),
+        }
+        return TemplateResponse(request, "admin/orders/order/refund_form.html", context)
 
     # -- list actions --
 

@@ -31,6 +31,7 @@ VALID_IN: dict[str, frozenset[str]] = {
     # One per payment attempt (deduplicated by attempt): useless once the order is paid/closed.
     Template.PAYMENT_ATTEMPT_FAILED: frozenset({S.PENDING_PAYMENT}),
     Template.PAYMENT_DETAILS: frozenset({S.PENDING_PAYMENT}),
+    Template.ORDER_REFUNDED: frozenset({S.REFUNDED}),
 }
 
 

@@ -121,9 +121,8 @@ def _enter_state(
         )
     elif order.status == S.REFUNDED:
         course_services.entitlement_revoke(order=order, actor=actor, reason=reason, now=now)
-        notification_services.outbox_enqueue_for_order(
-            order=order, template=Template.ORDER_REFUNDED
-        )
+        if notify:
+            outbox_enqueue_for_order(order=order, template=Template.ORDER_REFUNDED)
 
 
 _TIMESTAMP_FIELD: dict[str, str] = {

@@ -1,6 +1,8 @@
 """Customer pages: landing, checkout, payment retry, order status and receipt. Thin: they
 validate input with the form, call `orders.services` / `payments.attempts`, and render."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -249,6 +251,8 @@ def _start_payment(request: HttpRequest, order: Order, payment_method: str = "")
         attempt = attempts.attempt_start(order_id=order.order_id, payment_method=payment_method)
     except attempts.PaymentAlreadyStarted as exc:
         return HttpResponseSeeOther(exc.redirect_url)
+    except attempts.PaymentTooLate as exc:
+        return _render_payment_problem(request, exc, retryable=False, status=409)
     except (attempts.PaymentInProgress, attempts.PaymentNotAllowed):
         return HttpResponseSeeOther(order_status_url(order))
     except attempts.PaymentUnavailable as exc:
@@ -269,11 +273,19 @@ def _render_payment_problem(
             "order": order,
             "message": exc.message,
             "retryable": retryable,
+            "too_late": isinstance(exc, attempts.PaymentTooLate),
+            "new_order_url": _new_order_url(order),
             "status_url": order_status_url(order),
             "support_whatsapp_url": settings.SUPPORT_WHATSAPP_URL,
         },
         status=status,
     )
+
+
+def _new_order_url(order: Order) -> str:
+    """Checkout for the same package, prefilled from this order (see `_prefill`)."""
+    path = reverse("orders:checkout", kwargs={"package_code": order.package_code})
+    return f"{path}?{urlencode({'from': order.order_id, 'key': order.access_key})}"
 
 
 def _order_or_404(request: HttpRequest, order_id: str) -> Order:

@@ -17,6 +17,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -49,6 +50,12 @@ class PaymentStartError(Exception):
 
 class PaymentNotAllowed(PaymentStartError):
     """The order cannot be paid any more (PAID/EXPIRED/FAILED/REFUNDED or past expires_at)."""
+
+
+class PaymentTooLate(PaymentNotAllowed):
+    """Less than SNAP_MIN_EXPIRY_MINUTES left before `expires_at`: Snap refuses a session that
+    short (https://docs.midtrans.com/reference/expire-a-snap-session) and a VA transfer could
+    not clear in time. The customer should start a new order (prefilled)."""
 
 
 class PaymentAlreadyStarted(PaymentStartError):
@@ -87,6 +94,10 @@ MESSAGE_NOT_PAYABLE = {
     OrderStatus.FAILED: "Pesanan ini sudah dibatalkan. Silakan buat pesanan baru.",
     OrderStatus.REFUNDED: "Pembayaran pesanan ini sudah dikembalikan.",
 }
+MESSAGE_TOO_LATE = (
+    "Sisa waktu pembayaran pesanan ini kurang dari {minutes} menit, terlalu singkat untuk "
+    "menyelesaikan pembayaran. Silakan buat pesanan baru; data yang kamu isi sudah kami siapkan."
+)
 MESSAGE_UNAVAILABLE = (
     "Pembayaran belum bisa dibuat karena layanan pembayaran sedang tidak merespons. "
     "Pesananmu aman tersimpan; silakan coba lagi sebentar lagi."
@@ -140,7 +151,28 @@ def snap_transaction_params(
             "duration": max(1, snap_expiry_minutes(order=order, now=now)),
         },
         "callbacks": {"finish": order_status_url(order)},
+        **_app_return_callbacks(order=order, payment_method=attempt.payment_method),
     }
+
+
+def _app_return_callbacks(*, order: Order, payment_method: str) -> dict[str, Any]:
+    """Where the GoPay / DANA app sends an app-to-app payer back: the order's status page
+    (https://docs.midtrans.com/reference/dana, https://docs.midtrans.com/docs/snap-advanced-feature)."""
+    if payment_method == "gopay":
+        return {"gopay": {"enable_callback": True, "callback_url": order_status_url(order)}}
+    if payment_method == "dana":
+        return {"dana": {"callback_url": order_status_url(order)}}
+    return {}
+
+
+def _too_late(*, order: Order, now: datetime) -> bool:
+    return snap_expiry_minutes(order=order, now=now) < settings.SNAP_MIN_EXPIRY_MINUTES
+
+
+def _too_late_error(order: Order) -> PaymentTooLate:
+    return PaymentTooLate(
+        MESSAGE_TOO_LATE.format(minutes=settings.SNAP_MIN_EXPIRY_MINUTES), order=order
+    )
 
 
 def attempt_start(
@@ -160,16 +192,20 @@ def attempt_start(
     Snap expiry of the time it has left.
 
     Raises `Order.DoesNotExist`; `PaymentNotAllowed` (not payable, or less than a minute
-    before `expires_at`); `PaymentAlreadyStarted` (a live Snap transaction exists: use its
-    `redirect_url`); `PaymentInProgress` (another start is calling Snap); after the attempt
-    was recorded as FAILED: `PaymentUnavailable` (Midtrans unreachable, retryable) or
-    `PaymentRejected` (Midtrans said 4xx)."""
+    before `expires_at`); `PaymentTooLate` (less than SNAP_MIN_EXPIRY_MINUTES left);
+    `PaymentAlreadyStarted` (a live Snap transaction exists: use its `redirect_url`);
+    `PaymentInProgress` (another start is calling Snap); after the attempt was recorded as
+    FAILED: `PaymentUnavailable` (Midtrans unreachable, retryable) or `PaymentRejected`
+    (Midtrans said 4xx)."""
     with correlate(order_id):
         attempt = _attempt_create(
             order_id=order_id, payment_method=payment_method, now=now or timezone.now()
         )
         # Recompute "now" after the lock wait so the expiry start is when we call Snap.
         call_time = timezone.now() if now is None else now
+        if _too_late(order=attempt.order, now=call_time):
+            _attempt_fail(attempt=attempt, error="too late for a Snap session")
+            raise _too_late_error(attempt.order)
         params = snap_transaction_params(order=attempt.order, attempt=attempt, now=call_time)
         try:
             answer = get_gateway().create_snap_transaction(params)
@@ -202,6 +238,8 @@ def _attempt_create(*, order_id: str, payment_method: str, now: datetime) -> Pay
         raise PaymentNotAllowed(MESSAGE_NOT_PAYABLE[OrderStatus(order.status)], order=order)
     if snap_expiry_minutes(order=order, now=now) < 1:
         raise PaymentNotAllowed(MESSAGE_EXPIRED, order=order)
+    if _too_late(order=order, now=now):
+        raise _too_late_error(order)
     latest = order.attempts.order_by("-sequence").first()
     if latest is not None and latest.status == AttemptStatus.PENDING and latest.redirect_url:
         raise PaymentAlreadyStarted(

@@ -380,6 +380,10 @@ MIDTRANS_INVALID_SIGNATURE_AUDIT_RATE = env("MIDTRANS_INVALID_SIGNATURE_AUDIT_RA
 RECONCILE_RECENT_HOURS = env.int("RECONCILE_RECENT_HOURS", default=48)
 RECONCILE_BATCH_SIZE = env.int("RECONCILE_BATCH_SIZE", default=200)
 RECONCILE_RECENT_BATCH_SIZE = env.int("RECONCILE_RECENT_BATCH_SIZE", default=100)
+# No Snap transaction starts with less time than this before the order expires: Snap's
+# documented minimum session (https://docs.midtrans.com/reference/expire-a-snap-session), and
+# a VA transfer needs a few minutes to clear. The customer is offered a new, prefilled order.
+SNAP_MIN_EXPIRY_MINUTES = env.int("SNAP_MIN_EXPIRY_MINUTES", default=5)
 # "Send me a login link": per client IP (over it: 429 page) and per email address (over it: the
 # same "check your inbox" answer, but no email is sent, so nobody can flood an inbox).
 LOGIN_LINK_RATE_PER_IP = env("LOGIN_LINK_RATE_PER_IP", default="10/h")

@@ -103,6 +103,15 @@ def status_code_for(transaction_status: str, fraud_status: str | None, *, status
 
 
 NOTIFICATION_MESSAGE: Final = "midtrans payment notification"
+
+REDELIVERY: Final[dict[int, int]] = {500: 1, 503: 4, 404: 2}
+"""Extra deliveries after a non-2xx answer, when ``redeliver`` is on: the retry policy this
+project relies on (a processing failure answers 500 and is retried once, "try again later"
+answers 503 and is retried four times, an unknown order id answers 404 and is retried twice).
+Midtrans retries non-2xx answers later (https://docs.midtrans.com/docs/https-notification-webhooks,
+https://docs.midtrans.com/docs/technical-faq); the exact counts per code are not on a public
+page, so the table is this project's assumption and reconciliation covers whatever it misses.
+Redeliveries are sent immediately (tests do not wait for Midtrans' back-off)."""
 CUSTOMER_ACTIONS: Final = ("choose", "pay", "fail", "expire")
 
 _TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
@@ -586,6 +595,8 @@ class MidtransSimulator:
         self.public_base_url = public_base_url.rstrip("/") if public_base_url else None
         self.http_timeout = http_timeout
         self.merchant_id = merchant_id
+        # Off by default: most tests want exactly one delivery per notification.
+        self.redeliver = False
         self._lock = threading.RLock()
         self._transactions: dict[str, _Transaction] = {}
         self._tokens: dict[str, str] = {}
@@ -918,11 +929,26 @@ class MidtransSimulator:
             record["error"] = f"notification_url must be http(s), got {url!r}"
         else:
             self._post(url, payload, record)
+        records = [record]
+        retries = REDELIVERY.get(record["response_status"] or 0, 0) if self.redeliver else 0
+        for _ in range(retries):
+            again = NotificationRecord(
+                url=url,
+                payload=payload,
+                response_status=None,
+                response_body="",
+                error=None,
+                sent_at=_fmt(_now()),
+            )
+            self._post(url or "", payload, again)
+            records.append(again)
+            if again["response_status"] is not None and 200 <= again["response_status"] < 300:
+                break
         with self._lock:
             tx = self._transactions.get(order_id)
             if tx is not None:
-                tx.notifications.append(copy.deepcopy(record))
-        return record
+                tx.notifications.extend(copy.deepcopy(r) for r in records)
+        return records[-1]
 
     def _post(self, url: str, payload: JsonDict, record: NotificationRecord) -> None:
         request = urllib.request.Request(  # noqa: S310 - scheme checked to be http(s) by caller

@@ -756,3 +756,35 @@ def test_a_snap_expiry_under_five_minutes_is_refused(snap: midtransclient.Snap) 
         create(snap, expiry={"unit": "minute", "duration": 4})
     assert caught.value.http_status_code == 400
     assert create(snap, expiry={"unit": "minute", "duration": 5})[1]
+
+
+@pytest.mark.parametrize(("status", "deliveries"), [(500, 2), (503, 5), (404, 3), (200, 1)])
+def test_redelivery_policy_per_answer(
+    sim: SimulatorServer, snap: midtransclient.Snap, receiver, status: int, deliveries: int
+) -> None:
+    sim.simulator.redeliver = True
+    receiver.status = status
+    order_id, _ = create(snap)
+    record = sim.simulator.notify(order_id, "pending")
+    assert record["response_status"] == status
+    assert len(receiver.payloads()) == deliveries
+    assert len(sim.simulator.transaction(order_id)["notifications"]) == deliveries
+
+
+def test_redelivery_stops_once_the_shop_answers_200(
+    sim: SimulatorServer, snap: midtransclient.Snap, receiver
+) -> None:
+    sim.simulator.redeliver = True
+    receiver.status = 503
+    order_id, _ = create(snap)
+    original = receiver._app
+
+    def recover_after_two(environ, start_response):  # type: ignore[no-untyped-def]
+        if len(receiver.payloads()) >= 2:
+            receiver.status = 200
+        return original(environ, start_response)
+
+    receiver._httpd.set_app(recover_after_two)
+    record = sim.simulator.notify(order_id, "pending")
+    assert record["response_status"] == 200
+    assert len(receiver.payloads()) == 3

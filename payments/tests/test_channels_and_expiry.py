@@ -98,3 +98,25 @@ def test_a_late_retry_says_so_and_offers_a_prefilled_new_order(client, midtrans_
     assert snap_bodies(midtrans_sim) == []
     prefilled = client.get(new_order.replace("&amp;", "&")).content.decode()
     assert f'value="{order.customer_email}"' in prefilled
+
+
+def test_an_unknown_order_id_is_answered_404_redelivered_and_stored_once(live_server, midtrans_sim):
+    # A transaction this site never issued (another shop on the same Midtrans account, or a
+    # test from the dashboard): 404, Midtrans retries (simulator REDELIVERY), one event stored.
+    from devtools.midtrans_simulator.app import REDELIVERY
+    from payments.midtrans import get_gateway
+    from payments.models import PaymentEvent
+
+    sim = midtrans_sim.simulator
+    sim.notification_url = live_server.url + WEBHOOK
+    sim.redeliver = True
+    get_gateway().create_snap_transaction(
+        {"transaction_details": {"order_id": "OTHER-SHOP-1", "gross_amount": 10000}}
+    )
+    record = sim.notify("OTHER-SHOP-1", "pending")
+
+    assert record["response_status"] == 404
+    sent = sim.transaction("OTHER-SHOP-1")["notifications"]
+    assert [r["response_status"] for r in sent] == [404] * (1 + REDELIVERY[404])
+    event = PaymentEvent.objects.get()
+    assert (event.midtrans_order_id, event.outcome) == ("OTHER-SHOP-1", "unknown_order")

@@ -554,6 +554,8 @@ def operations(seeded: Seeded) -> list[tuple[str, Callable[[], Any]]]:
             "pending_after_minutes": 15,
             "recent_hours": 48,
             "limit": 200,
+            "pending_limit": 200,
+            "recent_limit": 100,
         }
         params = inspect.signature(select).parameters
         result = select(**{k: v for k, v in known.items() if k in params})

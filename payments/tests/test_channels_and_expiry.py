@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from notifications.services import order_status_url
 from orders.models import Order, OrderStatus
+from orders.selectors import order_status_url
 from orders.tests.factories import OrderFactory
 from payments.attempts import PaymentTooLate, attempt_start
 from payments.models import AttemptStatus, PaymentAttempt

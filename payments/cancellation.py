@@ -19,7 +19,7 @@ from orders.services import IllegalTransition, order_transition
 from payments.midtrans import MidtransGateway, MidtransRejected, MidtransUnavailable, get_gateway
 from payments.models import PaymentAttempt
 from payments.reconciliation import payment_reconcile_order
-from payments.selectors import attempt_is_live
+from payments.selectors import attempt_by_transaction_id_only, attempt_is_live, attempt_midtrans_ref
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def order_cancel(
         ]
         for attempt in live:
             try:
-                _cancel_at_midtrans(gateway, attempt.midtrans_order_id)
+                _cancel_at_midtrans(gateway, attempt)
             except (MidtransUnavailable, MidtransRejected) as exc:
                 raise CancelUnavailable(str(exc)) from exc
             result.cancelled_at_midtrans.append(attempt.midtrans_order_id)
@@ -103,19 +103,27 @@ def order_cancel(
         return result
 
 
-def _cancel_at_midtrans(gateway: MidtransGateway, midtrans_order_id: str) -> None:
+def _cancel_at_midtrans(gateway: MidtransGateway, attempt: PaymentAttempt) -> None:
     """Cancel; 404 (no transaction: the customer never picked a method) -> expire the Snap
-    session instead; 412 (already final) is fine: reconciliation reads what it became."""
-    try:
-        gateway.cancel(midtrans_order_id)
-        return
-    except MidtransRejected as exc:
-        if exc.http_status == 412:
+    session instead; 412 (already final) is fine: reconciliation reads what it became.
+
+    DANA is called by its transaction_id and has no expire API
+    (https://docs.midtrans.com/reference/dana): an attempt whose transaction id we don't know
+    yet has no DANA transaction to cancel, and a later payment still wins via reconciliation."""
+    ref = attempt_midtrans_ref(attempt)
+    if ref is not None:
+        try:
+            gateway.cancel(ref)
             return
-        if exc.http_status != 404:
-            raise
+        except MidtransRejected as exc:
+            if exc.http_status == 412:
+                return
+            if exc.http_status != 404:
+                raise
+    if attempt_by_transaction_id_only(attempt):
+        return
     try:
-        gateway.expire(midtrans_order_id)
+        gateway.expire(attempt.midtrans_order_id)
     except MidtransRejected as exc:
         if exc.http_status not in (404, 412):
             raise

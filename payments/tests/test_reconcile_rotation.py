@@ -162,3 +162,33 @@ def test_no_expire_call_for_dana(sim):
     expire_paths = [r["path"] for r in sim.simulator.requests_log if r["path"].endswith("/expire")]
     assert expire_paths == [f"/v2/{va.midtrans_order_id}/expire"]
     assert result.expired == [va.midtrans_order_id]
+
+
+def test_dana_is_cancelled_by_transaction_id_and_never_expired(sim):
+    """Cancel (customer or staff) calls DANA by its transaction_id, as Midtrans requires."""
+    from payments.cancellation import order_cancel
+
+    order = OrderFactory(payment_method="dana", status=S.PENDING_PAYMENT)
+    attempt = snap_attempt(order, ["dana"])
+    (pending,) = sim.simulator.customer_action(attempt.midtrans_order_id, "choose", "dana")
+    transaction_id = pending["payload"]["transaction_id"]
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(midtrans_transaction_id=transaction_id)
+
+    result = order_cancel(order_id=order.order_id)
+
+    paths = [r["path"] for r in sim.simulator.requests_log if r["method"] == "POST"][1:]
+    assert paths == [f"/v2/{transaction_id}/cancel"]
+    assert not [p for p in paths if p.endswith("/expire")]
+    assert result.order.status == S.FAILED
+
+
+def test_an_unstarted_dana_attempt_is_not_called_by_order_id(sim):
+    from payments.cancellation import order_cancel
+
+    order = OrderFactory(payment_method="dana", status=S.PENDING_PAYMENT)
+    snap_attempt(order, ["dana"])
+
+    result = order_cancel(order_id=order.order_id)
+
+    assert [r["method"] for r in sim.simulator.requests_log] == ["POST"]  # only Snap
+    assert result.order.status == S.FAILED

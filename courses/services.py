@@ -10,14 +10,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User as UserModel
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from buatfilm.formatting import mask_email
 from courses.models import Entitlement, Lesson, LoginLink
+from notifications.models import Channel, NotificationOutbox, Template
+from notifications.services import NotRelevant, outbox_enqueue
 from orders.models import Order, OrderStatus
 from supportdesk.audit import audit_record
 
@@ -143,39 +143,35 @@ def _customer_for_login(*, email: str) -> UserModel | None:
     ).first()
 
 
-def _login_link_send(*, email: str, login_url: str) -> None:
+def login_link_request(*, email: str) -> NotificationOutbox:
+    """Queue a one-time login link email for `email`, through the outbox (retried, DLQ'd).
+
+    The request does the same database work whatever the email (one outbox row, dispatched
+    after commit), so neither the answer nor its timing tells whether `email` is a customer.
+    Whether it is one is decided when the worker sends (`login_link_send_context`): a
+    customer's row gets a fresh link minted then (never stored in the outbox); any other
+    address (unknown, staff) becomes CANCELLED and nothing is sent. Returns the row (for tests
+    and logs only)."""
+    normalized = email.strip().lower()[:254]
     context = {
-        "login_url": login_url,
         "max_age_hours": settings.MAGIC_LINK_MAX_AGE_HOURS,
         "support_whatsapp_url": settings.SUPPORT_WHATSAPP_URL,
     }
-    subject = render_to_string("courses/email/login_link_subject.txt", context).strip()
-    try:
-        send_mail(
-            subject=subject,
-            message=render_to_string("courses/email/login_link.txt", context),
-            from_email=None,
-            recipient_list=[email],
-            html_message=render_to_string("courses/email/login_link.html", context),
-        )
-    except Exception:
-        # After commit, in the request: the customer still sees the same answer (no account
-        # enumeration through errors) and can ask again; ops see the failure in the log.
-        logger.exception("login link email to %s failed", mask_email(email))
+    (row,) = outbox_enqueue(
+        template=Template.LOGIN_LINK, recipients={Channel.EMAIL: normalized}, context=context
+    )
+    return row
 
 
-def login_link_request(*, email: str) -> bool:
-    """Send a one-time login link to `email` if it belongs to a customer. The caller must
-    answer the same either way; the return value (sent or not) is for tests and logs only.
-    The email goes out after the surrounding transaction commits (never inside it)."""
-    user = _customer_for_login(email=email)
+def login_link_send_context(row: NotificationOutbox) -> dict[str, str]:
+    """The outbox's send-time context for a login-link row (registered in `CoursesConfig`):
+    a new single-use link for the customer, or `NotRelevant` for an address that is not a
+    customer's (staff never log in by magic link)."""
+    user = _customer_for_login(email=row.recipient)
     if user is None:
-        logger.info("login link requested for unknown email %s", mask_email(email))
-        return False
-    login_url = magic_link_url(user=user)
-    recipient = user.email or user.username
-    transaction.on_commit(lambda: _login_link_send(email=recipient, login_url=login_url))
-    return True
+        logger.info("login link requested for unknown email %s", mask_email(row.recipient))
+        raise NotRelevant("tidak ada akun pelanggan dengan email ini")
+    return {"login_url": magic_link_url(user=user, channel=LoginLink.Channel.EMAIL)}
 
 
 @transaction.atomic

@@ -25,7 +25,7 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -415,11 +415,30 @@ def _scrub(text: str, recipient: str, channel: str) -> str:
     return text[:500]
 
 
-def _send(row: NotificationOutbox) -> SendResult:
+class NotRelevant(Exception):
+    """Raised by a send-time context provider: this row must not be sent (the message says
+    why); it becomes CANCELLED."""
+
+
+SendTimeContext = Callable[[NotificationOutbox], dict[str, Any]]
+_SEND_TIME_CONTEXT: dict[str, SendTimeContext] = {}
+
+
+def register_send_time_context(template: str, provider: SendTimeContext) -> None:
+    """Let the app that owns a template add values at send time that must not be stored in the
+    row (a one-time login link: minted when the message goes out, never kept in the outbox).
+    The provider gets the claimed row and returns extra context, or raises `NotRelevant`.
+    Registered from the owning app's `ready()`: the outbox imports no other app."""
+    _SEND_TIME_CONTEXT[template] = provider
+
+
+def _send(row: NotificationOutbox, extra_context: dict[str, Any] | None = None) -> SendResult:
     """Render from the stored context and hand to the channel's provider. Never raises."""
     try:
         rendered = render_message(
-            template_name=row.template_name, channel=row.channel, context=row.context
+            template_name=row.template_name,
+            channel=row.channel,
+            context=row.context | (extra_context or {}),
         )
         if row.channel == Channel.EMAIL:
             provider_id = send_email(
@@ -535,12 +554,9 @@ def _ops_alert_for_dlq(*, claimed: NotificationOutbox, error_text: str, permanen
     )
 
 
-def _cancel_irrelevant(
-    *, claimed: NotificationOutbox, order_status: str, now: datetime | None
-) -> str:
-    """The message's reason is gone (its order left the statuses it is valid in): CANCELLED,
-    never sent."""
-    reason = f"Tidak dikirim: order sudah {order_status}, pesan ini tidak relevan lagi"
+def _cancel(*, claimed: NotificationOutbox, reason: str, now: datetime | None) -> str:
+    """The message's reason is gone (its order left the statuses it is valid in, or its
+    recipient is not a customer): CANCELLED, never sent."""
     updated = _fence(claimed).update(
         status=OutboxStatus.CANCELLED,
         next_attempt_at=None,
@@ -551,7 +567,7 @@ def _cancel_irrelevant(
     )
     if not updated:
         return Outcome.LOST
-    logger.info("event=outbox_cancelled order_status=%s %s", order_status, _log_fields(claimed))
+    logger.info("event=outbox_cancelled %s reason=%s", _log_fields(claimed), reason)
     return Outcome.CANCELLED
 
 
@@ -567,8 +583,20 @@ def outbox_send_claimed(*, claimed: NotificationOutbox, now: datetime | None = N
             return Outcome.LOST
         order_status = still_ours[0]
         if claimed.valid_order_statuses and order_status not in claimed.valid_order_statuses:
-            return _cancel_irrelevant(claimed=claimed, order_status=order_status or "", now=now)
-        result = _send(claimed)
+            reason = f"Tidak dikirim: order sudah {order_status}, pesan ini tidak relevan lagi"
+            return _cancel(claimed=claimed, reason=reason, now=now)
+        extra_context: dict[str, Any] = {}
+        result: SendResult | None = None
+        if provider := _SEND_TIME_CONTEXT.get(claimed.template_name):
+            try:
+                extra_context = provider(claimed)
+            except NotRelevant as exc:
+                return _cancel(claimed=claimed, reason=f"Tidak dikirim: {exc}", now=now)
+            except Exception as exc:  # a bug or the database: retried like a send failure
+                logger.exception("send-time context of outbox %s failed", claimed.pk)
+                failure = DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False)
+                result = SendResult(error=failure)
+        result = result or _send(claimed, extra_context)
         outcome = outbox_write_back(claimed=claimed, result=result, now=now)
         fields = _log_fields(claimed)
         error = _scrub(str(result.error), claimed.recipient, claimed.channel)

@@ -95,6 +95,18 @@ class PromoCodeAdminForm(forms.ModelForm):
                 self.add_error("value", problem)
         return cleaned
 
+    def clean_max_uses(self) -> int | None:
+        # `used_count` is not a form field, so Django skips the constraint that ties the two:
+        # without this check a lowered limit reached the database as an IntegrityError (500).
+        max_uses: int | None = self.cleaned_data.get("max_uses")
+        used = self.instance.used_count if self.instance.pk else 0
+        if max_uses is not None and max_uses < used:
+            raise forms.ValidationError(
+                f"Kode ini sudah dipakai {used} kali: batas pemakaian tidak bisa di bawah {used}. "
+                "Untuk menghentikannya, hilangkan centang Aktif."
+            )
+        return max_uses
+
     def clean_code(self) -> str:
         code = (self.cleaned_data.get("code") or "").strip().upper()
         if not _PROMO_CODE.fullmatch(code):

@@ -440,6 +440,24 @@ def test_promo_code_used_count_is_read_only_and_code_upper_cased(client, editor_
     assert 'name="code"' not in change.content.decode()
 
 
+def test_promo_max_uses_below_used_count_is_a_form_error_not_a_500(client, editor_user):
+    from orders.models import PromoCode
+
+    promo = PromoCode.objects.create(code="HEMAT50", kind="FIXED", value=50_000, max_uses=10)
+    PromoCode.objects.filter(pk=promo.pk).update(used_count=7)  # as checkout counts them
+    client.force_login(editor_user)
+    url = reverse("admin:orders_promocode_change", args=[promo.pk])
+    form = {"kind": "FIXED", "value": "50000", "is_active": "on"}
+    response = client.post(url, {**form, "max_uses": "5"})
+    assert response.status_code == 200
+    assert "sudah dipakai 7 kali" in response.content.decode()
+    promo.refresh_from_db()
+    assert (promo.max_uses, promo.used_count) == (10, 7)
+    # Exactly the uses so far is fine (the code is then used up).
+    assert client.post(url, {**form, "max_uses": "7"}).status_code == 302
+    assert PromoCode.objects.get(pk=promo.pk).max_uses == 7
+
+
 def test_promo_code_with_spaces_is_refused_with_a_message(client, editor_user):
     client.force_login(editor_user)
     response = client.post(

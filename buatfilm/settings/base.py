@@ -127,12 +127,22 @@ STORAGES = {
 ADMIN_URL = env("ADMIN_URL", default="admin/").strip("/") + "/"
 
 # --- Redis / cache -------------------------------------------------------------------------
+# Redis is an optimisation, PostgreSQL the truth (README, "Redis"): with Redis unreachable the
+# cache and the rate limits fail open with a warning, a task publish fails fast (the Beat sweeps
+# deliver what was not enqueued), and every page and the webhook keep working. Short timeouts so
+# a black-holed Redis costs a request at most one of them.
 REDIS_URL = env("REDIS_URL", default="")
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.5)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=1.0)
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "buatfilm.cache.FailOpenRedisCache",
             "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            },
         }
     }
 else:
@@ -142,6 +152,17 @@ else:
 CELERY_FILESYSTEM_DIR = VAR_DIR / "celery"
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+# A publish from a request tries once, briefly: no kombu reconnect loop (max_retries 0; the
+# default retries for CELERY_BROKER_CONNECTION_TIMEOUT) and no publish retry policy (Celery's
+# default tries 4 times, ~0.6 s). The worker's own consumer connection keeps retrying.
+CELERY_TASK_PUBLISH_RETRY = False
+REDIS_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+    "max_retries": 0,
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = dict(REDIS_BROKER_TRANSPORT_OPTIONS)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_FILESYSTEM_DIR / "queue"),
@@ -269,6 +290,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_VIEW = "buatfilm.views.ratelimited"
+# Cache unreachable -> not limited (buatfilm.cache logs the outage); limits resume with Redis.
+RATELIMIT_FAIL_OPEN = True
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 # Lock the (username, client IP) pair: someone guessing from one address cannot lock a staff

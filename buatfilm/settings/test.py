@@ -1,7 +1,7 @@
 """Settings for pytest. DATABASE_URL / REDIS_URL switch the suite onto PostgreSQL / Redis."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, env
+from .base import BASE_DIR, REDIS_BROKER_TRANSPORT_OPTIONS, env
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
@@ -24,4 +24,7 @@ RATELIMIT_ENABLE = False
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests: serve from the finders
 # Subprocess workers/beats started by tests get their own broker key prefix (parallel runs).
 if TEST_CELERY_KEYPREFIX := env("TEST_CELERY_KEYPREFIX", default=""):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": TEST_CELERY_KEYPREFIX}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **REDIS_BROKER_TRANSPORT_OPTIONS,
+        "global_keyprefix": TEST_CELERY_KEYPREFIX,
+    }

@@ -151,11 +151,11 @@ else:
 # --- Celery --------------------------------------------------------------------------------
 CELERY_FILESYSTEM_DIR = VAR_DIR / "celery"
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 # A publish from a request tries once, briefly: no kombu reconnect loop (max_retries 0; the
 # default retries for CELERY_BROKER_CONNECTION_TIMEOUT) and no publish retry policy (Celery's
 # default tries 4 times, ~0.6 s). The worker's own consumer connection keeps retrying.
 CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"max_retries": 0}
 REDIS_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     "max_retries": 0,
     "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
@@ -165,6 +165,7 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = dict(REDIS_BROKER_TRANSPORT_OPTIONS)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "max_retries": 0,
         "data_folder_in": str(CELERY_FILESYSTEM_DIR / "queue"),
         "data_folder_out": str(CELERY_FILESYSTEM_DIR / "queue"),
         "processed_folder": str(CELERY_FILESYSTEM_DIR / "processed"),

@@ -12,7 +12,7 @@ MIDTRANS_SIMULATOR_ENABLED = True
 INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]  # noqa: F405
 # Tests that need a broker start their own worker against REDIS_URL; the rest never reach one.
 CELERY_BROKER_URL = env("TEST_CELERY_BROKER_URL", default="memory://")
-CELERY_BROKER_TRANSPORT_OPTIONS = {}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0}  # as in production: one publish attempt
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 WHATSAPP_FILE_PATH = env("WHATSAPP_FILE_PATH", default=str(BASE_DIR / "var" / "test-whatsapp"))
 STORAGES = {

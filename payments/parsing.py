@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from buatfilm.hostile import json_sanitise
 from payments.models import EventSource, PaymentAttempt
 
 # Fields the signature covers, plus the one we cannot act without.
@@ -58,6 +59,16 @@ class NotificationRejected(Exception):
         self.reason = reason
         self.midtrans_order_id = midtrans_order_id
         self.fields = fields
+
+
+def payload_sanitise(payload: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The body with every string storable: NUL removed, lone surrogates replaced, values cut
+    to 4096 characters (PostgreSQL text/jsonb refuse the first two). Returns the JSON paths
+    that changed. A signed field that changed no longer matches its signature, so such a body
+    is refused, not applied; anything else is stored sanitised instead of failing forever."""
+    changed: list[str] = []
+    clean = json_sanitise(dict(payload), changed=changed)
+    return clean, changed
 
 
 def text_field(payload: Mapping[str, Any], name: str, max_length: int) -> str:

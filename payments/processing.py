@@ -32,6 +32,7 @@ from payments.parsing import (
     amount_matches,
     notification_idempotency_key,
     notification_signature_verify,
+    payload_sanitise,
     status_action,
     text_field,
     valid_ip,
@@ -522,6 +523,13 @@ def payment_notification_process(
     lets any other error propagate after rolling everything back (the webhook answers 500 so
     Midtrans retries).
     """
+    payload, sanitised = payload_sanitise(payload)
+    if sanitised:
+        logger.warning(
+            "event=notification_sanitised source=%s fields=%s",
+            source,
+            ",".join(sanitised[:10]),
+        )
     midtrans_order_id = notification_signature_verify(payload=payload)
     actor = actor or (
         SYSTEM_RECONCILIATION if source == EventSource.RECONCILIATION else SYSTEM_WEBHOOK

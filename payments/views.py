@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -135,6 +136,14 @@ def midtrans_notification(request: HttpRequest) -> HttpResponse:
     except NotificationRejected as exc:
         _record_invalid_signature(request, ip, exc)
         return _error(403, "Signature tidak valid.", reason=exc.reason)
+    except (OperationalError, InterfaceError) as exc:
+        # Transient (database unreachable, lock timeout, serialization failure, deadlock):
+        # rolled back, and 503 is what Midtrans retries most (four times; a 500 only once).
+        cause = type(exc.__cause__ or exc).__name__
+        logger.warning("event=webhook_transient_failure error=%s: answering 503", cause)
+        response = _error(503, "Sementara tidak dapat memproses; silakan kirim ulang.")
+        response["Retry-After"] = "60"
+        return response
     except Exception:
         # Rolled back by the service's transaction: nothing half-applied. 500 makes Midtrans
         # retry; the traceback goes to the log (never to the caller).

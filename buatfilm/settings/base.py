@@ -49,6 +49,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "buatfilm.csp.ContentSecurityPolicyMiddleware",  # django-csp + the Midtrans form-action
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # NUL / lone surrogates / over-long values -> 400 before sessions, views or the database.
+    "buatfilm.middleware.HostileInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

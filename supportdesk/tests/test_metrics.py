@@ -117,4 +117,5 @@ def test_dashboard_shows_each_metric_beside_its_target(request, client, who, see
     assert 'id="revenue-by-package"' in html and "Rp 948.000" in html
     assert 'id="promo-usage"' in html and "HEMAT50" in html
     # Another period changes the figures; nonsense falls back to the default.
-    assert client.get(reverse("supportdesk:dashboard"), {"days": "x\x00"}).status_code == 200
+    # A NUL is refused before the view (HostileInputMiddleware).
+    assert client.get(reverse("supportdesk:dashboard"), {"days": "x\x00"}).status_code == 400

@@ -78,7 +78,8 @@ def test_nonsense_finds_nothing_and_never_fails(client, support_user, quoted, te
     assert selectors.order_ids_matching(term) == []
     client.force_login(support_user)
     response = client.get(reverse("admin:orders_order_changelist"), {"q": term})
-    assert response.status_code == 200
+    # NUL and over-long terms are refused before the admin (HostileInputMiddleware, 400).
+    assert response.status_code == (400 if "\x00" in term or len(term) > 4096 else 200)
 
 
 @pytest.mark.postgres

@@ -219,7 +219,12 @@ class OrderDetailView(APIView):
     @extend_schema(
         operation_id="order_detail",
         parameters=[doc.ORDER_KEY, doc.ORDER_KEY_QUERY],
-        responses={200: doc.OrderSummarySerializer, 404: doc.NOT_FOUND, 429: doc.RATE_LIMITED},
+        responses={
+            200: doc.OrderSummarySerializer,
+            400: doc.DETAIL,  # hostile input (NUL, lone surrogate, over-long) in the key
+            404: doc.NOT_FOUND,
+            429: doc.RATE_LIMITED,
+        },
     )
     def get(self, request: Request, order_id: str) -> Response:
         access_key = request.headers.get(ORDER_KEY_HEADER) or request.query_params.get("key", "")

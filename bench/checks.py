@@ -221,7 +221,7 @@ def crash_invariants() -> list[Check]:
         ),
         Check(
             "every stored payment event processed",
-            PaymentEvent.objects.filter(processed=False).count(),
+            PaymentEvent.objects.filter(outcome="").count(),
             f"{PaymentEvent.objects.count()} events",
         ),
         Check(

@@ -303,8 +303,6 @@ def seed(*, start: int, count: int, now: datetime, seeded: Seeded, rng: random.R
                     "gross_amount": f"{o['base'] - o['discount']}.00",
                     "raw_payload": {"order_id": mid, "transaction_status": status},
                     "signature_valid": True,
-                    "processed": True,
-                    "processed_at": o["created"] + timedelta(minutes=1 + 29 * n),
                     "outcome": "paid" if status == "settlement" else "pending_recorded",
                     "received_at": o["created"] + timedelta(minutes=1 + 29 * n),
                 }

@@ -139,21 +139,15 @@ class PaymentEvent(models.Model):
     signature_valid = models.BooleanField(verbose_name="tanda tangan sah", default=False)
     remote_ip = models.GenericIPAddressField(verbose_name="IP pengirim", null=True, blank=True)
 
-    processed = models.BooleanField(verbose_name="sudah diproses", default=False)
-    processed_at = models.DateTimeField(verbose_name="diproses", null=True, blank=True)
+    # Set in the transaction that stored the event (the body is applied before it commits), so
+    # an event is never seen unprocessed; "" would mean exactly that (a crash invariant checks).
     outcome = models.CharField(verbose_name="hasil", max_length=64, blank=True)
-    processing_error = models.TextField(verbose_name="error proses", blank=True)
     received_at = models.DateTimeField(verbose_name="diterima", auto_now_add=True, db_index=True)
 
     class Meta:
         verbose_name = "kabar pembayaran Midtrans"
         verbose_name_plural = "kabar pembayaran Midtrans"
         ordering = ["-received_at"]
-        indexes = [
-            models.Index(
-                fields=["received_at"], name="event_unprocessed", condition=Q(processed=False)
-            ),
-        ]
 
     def __str__(self) -> str:
         return f"{self.midtrans_order_id} {self.transaction_status} ({self.source})"

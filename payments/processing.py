@@ -548,9 +548,8 @@ def payment_notification_process(
                 payload=payload, key=key, source=source, attempt=None, remote_ip=remote_ip
             )
             if event is not None:
-                event.processed, event.processed_at = True, now
                 event.outcome = Outcome.UNKNOWN_ORDER
-                event.save(update_fields=["processed", "processed_at", "outcome"])
+                event.save(update_fields=["outcome"])
             logger.warning("notification for unknown midtrans order id %s", midtrans_order_id)
             return NotificationOutcome(
                 outcome=Outcome.UNKNOWN_ORDER if event else Outcome.DUPLICATE,
@@ -590,8 +589,8 @@ def payment_notification_process(
                 ),
                 order=ctx.order,
             )
-        event.processed, event.processed_at, event.outcome = True, now, outcome
-        event.save(update_fields=["processed", "processed_at", "outcome"])
+        event.outcome = outcome
+        event.save(update_fields=["outcome"])
         logger.info(
             "midtrans %s %s (%s) -> %s; order %s",
             midtrans_order_id,

@@ -82,8 +82,6 @@ def refund_record_offline(
                 "recorded_by": actor,
             },
             signature_valid=False,
-            processed=True,
-            processed_at=now,
             outcome="refunded",
         )
         order_transition(

@@ -192,14 +192,12 @@ def _event_entry(event: PaymentEvent, sequence: int | None) -> TimelineEntry:
     if event.transaction_id:
         details[0] += f" · transaction id {event.transaction_id}"
     if not event.signature_valid:
-        details.append("Tanda tangan tidak sah")
-    if event.processing_error:
-        details.append(f"Error: {event.processing_error[:200]}")
+        details.append("Bukan pesan bertanda tangan Midtrans (dicatat staf)")
     return TimelineEntry(
         at=event.received_at,
         kind="event",
         title=f"{source}: {what} untuk {target}",
-        label=labels.outcome(event.outcome) if event.processed else labels.outcome(""),
+        label=labels.outcome(event.outcome),
         details=tuple(details),
         actor=actor_words(f"system:{event.source}"),
         url=_admin_url("payments_paymentevent", event.pk),

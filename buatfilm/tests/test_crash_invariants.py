@@ -21,18 +21,18 @@ def test_orders_driven_through_the_state_machine_hold_every_invariant():
     paid_order()
     order_in("PENDING_PAYMENT")
     # The test lifecycle stores the paying event without running the webhook's processing.
-    PaymentEvent.objects.update(processed=True)
+    PaymentEvent.objects.filter(outcome="").update(outcome="paid")
     assert set(violations().values()) == {0}
 
 
 def test_each_broken_invariant_is_counted():
     order = paid_order()
-    PaymentEvent.objects.update(processed=True)
+    PaymentEvent.objects.filter(outcome="").update(outcome="paid")
     Entitlement.objects.filter(order=order).delete()
     NotificationOutbox.objects.filter(order=order).update(
         status=OutboxStatus.SENDING, locked_until=None
     )
-    PaymentEventFactory(processed=False)
+    PaymentEventFactory(outcome="")
 
     found = violations()
 

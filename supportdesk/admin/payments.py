@@ -80,13 +80,11 @@ class PaymentEventAdmin(ReadOnlyModelAdmin):
         "status_code",
         "gross_amount",
         "signature_flag",
-        "processed_flag",
         "outcome_words",
     )
     list_filter = (
         "source",
         "transaction_status",
-        "processed",
         "signature_valid",
         "outcome",
         "received_at",
@@ -94,12 +92,11 @@ class PaymentEventAdmin(ReadOnlyModelAdmin):
     search_fields = ("=midtrans_order_id", "=transaction_id", "order__order_id", "idempotency_key")
     list_select_related = ("order",)
     date_hierarchy = "received_at"
-    exclude = ("raw_payload", "signature_valid", "processed")
+    exclude = ("raw_payload", "signature_valid")
     readonly_fields = (
         "outcome_explained",
         *concrete_field_names(PaymentEvent, exclude=exclude),
         "signature_flag",
-        "processed_flag",
         "payload",
     )
 
@@ -110,10 +107,6 @@ class PaymentEventAdmin(ReadOnlyModelAdmin):
     @admin.display(description="Tanda tangan", ordering="signature_valid")
     def signature_flag(self, obj: PaymentEvent) -> SafeString:
         return yes_no(obj.signature_valid, yes="Sah", no="Tidak sah", bad=False)
-
-    @admin.display(description="Diproses", ordering="processed")
-    def processed_flag(self, obj: PaymentEvent) -> SafeString:
-        return yes_no(obj.processed, yes="Sudah", no="Belum")
 
     @admin.display(description="Hasil", ordering="outcome")
     def outcome_words(self, obj: PaymentEvent) -> SafeString:

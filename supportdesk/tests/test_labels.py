@@ -73,7 +73,7 @@ def test_every_own_model_has_an_indonesian_verbose_name():
 def test_admin_pages_use_words_and_no_red_cross_for_plain_no(request, client, who):
     order = order_in(OrderStatus.PAID)
     attempt = order.attempts.get()
-    PaymentEventFactory(attempt=PaymentAttemptFactory(order=order, sequence=2), processed=False)
+    PaymentEventFactory(attempt=PaymentAttemptFactory(order=order, sequence=2), outcome="")
     client.force_login(request.getfixturevalue(who))
     index = client.get(reverse("admin:index")).content.decode()
     assert "Notification outboxs" not in index and "Pesan keluar (outbox)" in index

@@ -6,7 +6,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from courses.tests.factories import PackageFactory
@@ -27,16 +26,6 @@ BODY = {
     "payment_method": "other_qris",
     "promo_code": "",
 }
-
-
-@pytest.fixture
-def package():
-    return PackageFactory(code="pro", name="Paket Pro", price=499_000)
-
-
-@pytest.fixture(autouse=True)
-def _clear_rate_limits():
-    cache.clear()
 
 
 def new_key() -> str:

@@ -5,9 +5,7 @@ it wins, then FAILED through the state machine with the customer told, and a pre
 import re
 
 import pytest
-from django.core.cache import cache
 
-from courses.tests.factories import PackageFactory
 from notifications.models import NotificationOutbox, Template
 from orders.models import Order, OrderStatus
 from payments.cancellation import CancelNotAllowed, order_cancel
@@ -16,16 +14,6 @@ from supportdesk.models import AuditLog
 
 pytestmark = pytest.mark.django_db
 S = OrderStatus
-
-
-@pytest.fixture(autouse=True)
-def _clear_rate_limits():
-    cache.clear()
-
-
-@pytest.fixture
-def package():
-    return PackageFactory(code="pro", name="Paket Pro", price=499_000)
 
 
 def place_order(client) -> Order:

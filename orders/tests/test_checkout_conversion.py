@@ -4,25 +4,13 @@ minimum, admin refusal) and never charging twice for a course the customer alrea
 import re
 
 import pytest
-from django.core.cache import cache
 
-from courses.tests.factories import PackageFactory
 from orders.models import Order, OrderStatus, PromoCode
 from orders.tests.lifecycle import order_in, pay
 from supportdesk.forms import PromoCodeAdminForm
 
 pytestmark = pytest.mark.django_db
 S = OrderStatus
-
-
-@pytest.fixture(autouse=True)
-def _clear_rate_limits():
-    cache.clear()
-
-
-@pytest.fixture
-def package():
-    return PackageFactory(code="pro", name="Paket Pro", price=499_000)
 
 
 def token_of(html: str) -> str:

@@ -24,11 +24,6 @@ from supportdesk.models import AuditLog
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def package():
-    return PackageFactory(code="pro", name="Paket Pro", price=499_000)
-
-
 def promo(**kwargs) -> PromoCode:
     defaults = {"code": "HEMAT10", "kind": PromoCode.Kind.PERCENT, "value": 10}
     return PromoCode.objects.create(**(defaults | kwargs))

@@ -4,7 +4,6 @@ real HTTP: form errors, the Snap redirect, double submits, Midtrans down, retry,
 import re
 
 import pytest
-from django.core.cache import cache
 
 from courses.tests.factories import PackageFactory
 from orders.models import Order, OrderStatus, PromoCode
@@ -18,11 +17,6 @@ S = OrderStatus
 @pytest.fixture
 def package():
     return PackageFactory(code="pro", name="Paket Pro", price=499_000, features=["6 modul video"])
-
-
-@pytest.fixture(autouse=True)
-def _clear_rate_limits():
-    cache.clear()
 
 
 def form_token(client, url="/checkout/pro/") -> str:

@@ -5,7 +5,6 @@ import io
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from pypdf import PdfReader
 
 from courses.tests.factories import PackageFactory
@@ -18,11 +17,6 @@ from payments.tests.factories import PaymentAttemptFactory
 pytestmark = pytest.mark.django_db
 
 REF = "9c8e2b7a-4d1f-4c3a-9f00-1234567890ab"
-
-
-@pytest.fixture(autouse=True)
-def _clear_rate_limits():
-    cache.clear()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ step-by-step instructions per bank, a server-rendered QR for QRIS, method logos.
 
 import pytest
 
-from courses.tests.factories import PackageFactory
 from orders.models import OrderStatus
 from orders.tests.lifecycle import order_in
 from payments.models import AttemptStatus
@@ -11,11 +10,6 @@ from payments.tests.factories import PaymentAttemptFactory
 
 pytestmark = pytest.mark.django_db
 S = OrderStatus
-
-
-@pytest.fixture
-def package():
-    return PackageFactory(code="pro", name="Paket Pro", price=499_000)
 
 
 def status_html(client, order) -> str:

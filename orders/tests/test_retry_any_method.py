@@ -4,9 +4,7 @@ from the status page, the API and the reminder once their attempt failed or expi
 import re
 
 import pytest
-from django.core.cache import cache
 
-from courses.tests.factories import PackageFactory
 from orders.messages import order_message_context
 from orders.models import OrderStatus
 from orders.tests.lifecycle import order_in
@@ -15,16 +13,6 @@ from payments.tests.factories import PaymentAttemptFactory
 
 pytestmark = pytest.mark.django_db
 S = OrderStatus
-
-
-@pytest.fixture(autouse=True)
-def _clear_rate_limits():
-    cache.clear()
-
-
-@pytest.fixture
-def package():
-    return PackageFactory(code="pro", name="Paket Pro", price=499_000)
 
 
 def failed_order(package, **attempt_fields):

@@ -5,10 +5,8 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
-from courses.tests.factories import PackageFactory
 from orders.models import Order, OrderStatus
 from orders.services import order_transition
 from orders.tests.factories import OrderFactory
@@ -21,16 +19,6 @@ S = OrderStatus
 
 EMAIL = "budiman@example.com"
 PHONE = "+6281234567789"
-
-
-@pytest.fixture(autouse=True)
-def _clear_rate_limits():
-    cache.clear()
-
-
-@pytest.fixture
-def package():
-    return PackageFactory(code="pro", name="Paket Pro", price=499_000)
 
 
 def make_order(package, status=S.PENDING_PAYMENT, **kwargs) -> Order:

@@ -49,13 +49,7 @@ def database_checks(
         ),
         Check(
             "one automatic outbox row per (order, channel, template)",
-            NotificationOutbox.objects.filter(
-                resend_of__isnull=True, dedupe_key__isnull=True, order__isnull=False
-            )
-            .values("order", "channel", "template_name")
-            .annotate(n=Count("id"))
-            .filter(n__gt=1)
-            .count(),
+            duplicate_automatic_messages(),
         ),
         Check(
             "PAID => paid_at set and an ACTIVE entitlement",
@@ -205,13 +199,7 @@ def crash_invariants() -> list[Check]:
         ),
         Check(
             "no duplicate automatic message (order, channel, template)",
-            NotificationOutbox.objects.filter(
-                resend_of__isnull=True, dedupe_key__isnull=True, order__isnull=False
-            )
-            .values("order", "channel", "template_name")
-            .annotate(n=Count("id"))
-            .filter(n__gt=1)
-            .count(),
+            duplicate_automatic_messages(),
         ),
         Check(
             "no SENDING row with an expired lease",
@@ -230,3 +218,20 @@ def crash_invariants() -> list[Check]:
             + sum(1 for order_id in paid_transitions if order_id not in paid_ids),
         ),
     ]
+
+
+def duplicate_automatic_messages() -> int:
+    """(order, channel, template) groups with more than one automatic outbox row."""
+    from django.db.models import Count
+
+    from notifications.models import NotificationOutbox
+
+    return (
+        NotificationOutbox.objects.filter(
+            resend_of__isnull=True, dedupe_key__isnull=True, order__isnull=False
+        )
+        .values("order", "channel", "template_name")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
+    )

@@ -5,8 +5,9 @@ concurrent clients busy from one process with little CPU, which matters when the
 generator shares 2 cores with the site it measures. Only the locust CLI loads this file (gevent
 patches the interpreter); `bench/run.py` talks to it through environment variables and files:
 
-* ``BENCH_SAMPLES_OUT``: every request as a JSON line (start, ms, status, Snap ms) so
-  `run.py` computes exact percentiles instead of locust's rounded ones.
+* ``BENCH_SAMPLES_OUT``: every request as a JSON line (start, ms, status, the raw
+  `Server-Timing` header of `bench.wsgi`) so `run.py` computes exact percentiles instead of
+  locust's rounded ones, and where the server time went (`bench.report.parse_server_timing`).
 * ``BENCH_DATA_IN``: JSON input (orders for the status API, signed notifications).
 * ``BENCH_ORDERS_OUT``: orders created by the checkout scenario, for the later scenarios.
 * ``BENCH_REQUESTS``: a fixed request count (0 = until ``--run-time``).
@@ -21,7 +22,6 @@ import contextlib
 import json
 import os
 import random
-import re
 import time
 import uuid
 from collections import deque
@@ -40,7 +40,6 @@ RATE = float(os.environ.get("BENCH_RATE", "0") or 0)
 PACKAGE = os.environ.get("BENCH_PACKAGE", "pro")
 PAYMENT_METHODS = ("bca_va", "bni_va", "echannel", "gopay", "shopeepay", "dana", "other_qris")
 
-_SNAP_TIMING = re.compile(r"midtrans;dur=([0-9.]+)")
 _samples: list[str] = []
 _created_orders: list[dict[str, Any]] = []
 
@@ -64,12 +63,11 @@ def _record(
     start_time: float | None = None,
     **_: Any,
 ) -> None:
-    """Keep every request: exact latency, status (0 = connection error), the Snap time the
-    bench WSGI wrapper reports in `Server-Timing`, and what the webhook did (`outcome`)."""
+    """Keep every request: exact latency, status (0 = connection error), the bench WSGI
+    wrapper's `Server-Timing` (parsed later, by `bench.report`), and what the webhook did."""
     status = int(getattr(response, "status_code", 0) or 0)
     headers = getattr(response, "headers", None)
     timing = headers.get("Server-Timing", "") if headers is not None else ""
-    match = _SNAP_TIMING.search(timing or "")
     outcome = None
     if name.startswith("POST /payments/") and status:
         with contextlib.suppress(ValueError, AttributeError, TypeError):
@@ -80,7 +78,7 @@ def _record(
                 "t": start_time,
                 "ms": response_time,
                 "status": status,
-                "snap_ms": float(match.group(1)) if match else None,
+                "timing": timing or "",
                 "error": type(exception).__name__ if exception is not None else None,
                 "outcome": outcome,
             }

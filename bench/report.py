@@ -1,12 +1,17 @@
-"""Turn raw samples into the SPEC §12 table: requests, req/s, p50/p95, ratio to the floor.
+"""Turn raw samples into the SPEC §12 table (requests, req/s, p50/p95, ratio to the floor), the
+targets (issue 16) and a profile of where the server time went.
 
 Why raw samples: locust rounds its percentiles (to 10 ms above 100 ms); the targets are tens of
-milliseconds, so percentiles are computed here from every request's own latency.
+milliseconds, so percentiles are computed here from every request's own latency. Each sample
+also carries the `Server-Timing` header `bench.wsgi` sends (total, db + query count, midtrans,
+app), parsed here so the parsing is unit-tested without locust.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,26 +27,65 @@ class Sample:
     snap_ms: float | None
     error: str | None
     outcome: str | None = None
+    timing: dict[str, float] | None = None  # Server-Timing durations (ms) by name
+    queries: int | None = None
+
+
+def server_timing_header(*, total: float, db: float, queries: int, snap: float) -> str:
+    """The `Server-Timing` value `bench.wsgi` sends (seconds in, milliseconds out); `app` is
+    what is left of the total: Python. `midtrans` only when the request called Snap."""
+    entries = [f"total;dur={total * 1000:.3f}", f"db;dur={db * 1000:.3f};desc={queries}"]
+    if snap:
+        entries.append(f"midtrans;dur={snap * 1000:.3f}")
+    entries.append(f"app;dur={max(0.0, total - db - snap) * 1000:.3f}")
+    return ", ".join(entries)
+
+
+_TIMING_ENTRY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*((?:;[^;,]*)*)$")
+
+
+def parse_server_timing(header: str) -> tuple[dict[str, float], int | None]:
+    """`total;dur=12.5, db;dur=3.1;desc=9` -> ({"total": 12.5, "db": 3.1}, 9): durations by
+    entry name, and the query count (the `desc` of `db`). Unknown or malformed parts are
+    ignored: a missing entry means "not measured", never zero."""
+    durations: dict[str, float] = {}
+    queries: int | None = None
+    for entry in header.split(","):
+        match = _TIMING_ENTRY.match(entry)
+        if not match:
+            continue
+        name = match.group(1)
+        params = {
+            key.strip(): value.strip().strip('"')
+            for key, _, value in (part.partition("=") for part in match.group(2).split(";")[1:])
+        }
+        with contextlib.suppress(KeyError, ValueError):
+            durations[name] = float(params["dur"])
+        if name == "db":
+            with contextlib.suppress(KeyError, ValueError):
+                queries = int(params["desc"])
+    return durations, queries
+
+
+def sample_from_json(row: dict[str, Any]) -> Sample:
+    durations, queries = parse_server_timing(row.get("timing") or "")
+    return Sample(
+        start=float(row["t"] or 0.0),
+        ms=float(row["ms"]),
+        status=int(row["status"]),
+        snap_ms=durations.get("midtrans"),
+        error=row.get("error"),
+        outcome=row.get("outcome"),
+        timing=durations or None,
+        queries=queries,
+    )
 
 
 def read_samples(path: Path) -> list[Sample]:
     if not path.exists():
         return []
-    samples = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row: dict[str, Any] = json.loads(line)
-            samples.append(
-                Sample(
-                    start=float(row["t"] or 0.0),
-                    ms=float(row["ms"]),
-                    status=int(row["status"]),
-                    snap_ms=row.get("snap_ms"),
-                    error=row.get("error"),
-                    outcome=row.get("outcome"),
-                )
-            )
-    return samples
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [sample_from_json(json.loads(line)) for line in lines if line.strip()]
 
 
 def percentile(values: Sequence[float], q: int) -> float | None:
@@ -62,9 +106,22 @@ def throughput(samples: Sequence[Sample]) -> float:
     return len(samples) / (last - first) if last > first else 0.0
 
 
+def throughput_excluding_snap(samples: Sequence[Sample], *, slots: int) -> float:
+    """Requests per second had each Snap call taken no time, for a pass that kept all `slots`
+    web workers busy (max mode): requests / (worker-seconds - Snap seconds) * slots. Every
+    sample counts as a request; each sample's Snap time is subtracted from the slots' time."""
+    rate = throughput(samples)
+    if not rate or slots <= 0:
+        return 0.0
+    wall = len(samples) / rate
+    snap_seconds = sum(s.snap_ms or 0.0 for s in samples) / 1000
+    busy = wall * slots - snap_seconds
+    return len(samples) * slots / busy if busy > 0 else 0.0
+
+
 @dataclass
 class Row:
-    """One line of the table; `passed` is None when the row has no target."""
+    """One line of the table (measurements only; verdicts are in `Target`)."""
 
     scenario: str
     requests: int
@@ -73,8 +130,6 @@ class Row:
     p95: float | None
     errors: int = 0
     load: str = ""
-    target: str = "-"
-    passed: bool | None = None
     ratio: float | None = None
 
 
@@ -84,25 +139,19 @@ def latency_row(
     *,
     ok: Iterable[int],
     latencies: Sequence[float] | None = None,
-    target_p95_ms: float | None = None,
 ) -> Row:
     """A row for an HTTP scenario; `latencies` overrides the measured ones (checkout minus
     Snap). Errors = answers outside `ok` (429 included) and connection errors."""
     accepted = set(ok)
     values = sorted(latencies if latencies is not None else [s.ms for s in samples])
-    p95 = percentile(values, 95)
-    row = Row(
+    return Row(
         scenario=scenario,
         requests=len(samples),
         rate=throughput(samples),
         p50=percentile(values, 50),
-        p95=p95,
+        p95=percentile(values, 95),
         errors=sum(1 for s in samples if s.status not in accepted),
     )
-    if target_p95_ms is not None:
-        row.target = f"p95 < {target_p95_ms:g} ms"
-        row.passed = p95 is not None and p95 < target_p95_ms and row.errors == 0
-    return row
 
 
 def _ms(value: float | None) -> str:
@@ -120,8 +169,6 @@ def table(rows: Sequence[Row]) -> str:
         "p95 ms",
         "p95/floor",
         "errors",
-        "target",
-        "result",
     )
     lines: list[tuple[str, ...]] = [headers]
     for row in rows:
@@ -136,8 +183,6 @@ def table(rows: Sequence[Row]) -> str:
                 _ms(row.p95),
                 "-" if ratio is None else f"{ratio:.1f}x",
                 str(row.errors),
-                row.target,
-                "-" if row.passed is None else ("PASS" if row.passed else "FAIL"),
             )
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
@@ -165,3 +210,162 @@ def by_outcome(samples: Sequence[Sample]) -> str:
         for name, values in sorted(groups.items(), key=lambda item: -len(item[1]))
     ]
     return "; ".join(parts)
+
+
+# --- Targets (issue 16) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """One goal: `value` against `goal` (`at_least`: value >= goal, else value <= goal).
+    `scenario` names the pass the value comes from ("webhook max"), for the profile; a target
+    with errors in its pass fails whatever the value."""
+
+    name: str
+    value: float | None
+    goal: float
+    unit: str
+    at_least: bool = True
+    scenario: str = ""
+    errors: int = 0
+
+    @property
+    def passed(self) -> bool:
+        if self.value is None or self.errors:
+            return False
+        return self.value >= self.goal if self.at_least else self.value <= self.goal
+
+    @property
+    def score(self) -> float:
+        """How far along the target is: 1.0 = exactly met, 0.5 = half way (2x too slow)."""
+        if not self.value:
+            return 0.0
+        return self.value / self.goal if self.at_least else self.goal / self.value
+
+
+def ratio_target(
+    name: str, rate: float, floor: float, goal_percent: float, *, scenario: str, errors: int = 0
+) -> Target:
+    """A throughput target as a percentage of the floor's req/s in the same run."""
+    value = 100 * rate / floor if floor else None
+    return Target(name, value, goal_percent, "%", scenario=scenario, errors=errors)
+
+
+def targets_table(targets: Sequence[Target]) -> str:
+    lines = [("target", "measured", "goal", "result")]
+    for t in targets:
+        measured = "-" if t.value is None else f"{t.value:.1f} {t.unit}"
+        if t.errors:
+            measured += f" ({t.errors} errors)"
+        goal = f"{'>=' if t.at_least else '<='} {t.goal:g} {t.unit}"
+        lines.append((t.name, measured, goal, "PASS" if t.passed else "FAIL"))
+    widths = [max(len(line[i]) for line in lines) for i in range(4)]
+
+    def render(line: tuple[str, ...]) -> str:
+        cells = [line[0].ljust(widths[0]), line[1].rjust(widths[1]), line[2].rjust(widths[2])]
+        return "  ".join([*cells, line[3]])
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([render(lines[0]), rule, *(render(line) for line in lines[1:])])
+
+
+def slowest(targets: Sequence[Target], profiled: Iterable[str]) -> Target | None:
+    """The target furthest from its goal among those whose pass can be profiled."""
+    candidates = [t for t in targets if t.scenario in set(profiled)]
+    return min(candidates, key=lambda t: t.score) if candidates else None
+
+
+# --- Profile: where the time goes -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Mean milliseconds per request of one pass, split by where they went. `client` is what
+    the load generator measured; `server` the WSGI call (Server-Timing `total`) = `sql` +
+    `snap` + `python`; `waiting` = client - server: the gunicorn backlog, the network and the
+    client itself. Only samples with a Server-Timing header count."""
+
+    requests: int
+    client: float
+    server: float
+    sql: float
+    queries: float
+    snap: float
+    python: float
+
+    @property
+    def waiting(self) -> float:
+        return max(0.0, self.client - self.server)
+
+
+def profile(samples: Sequence[Sample]) -> Profile | None:
+    timed = [s for s in samples if s.timing and "total" in s.timing]
+    if not timed:
+        return None
+
+    def mean(values: Iterable[float]) -> float:
+        return statistics.fmean(values)
+
+    return Profile(
+        requests=len(timed),
+        client=mean(s.ms for s in timed),
+        server=mean(s.timing["total"] for s in timed if s.timing),
+        sql=mean(s.timing.get("db", 0.0) for s in timed if s.timing),
+        queries=mean(s.queries or 0 for s in timed),
+        snap=mean(s.timing.get("midtrans", 0.0) for s in timed if s.timing),
+        python=mean(s.timing.get("app", 0.0) for s in timed if s.timing),
+    )
+
+
+def profile_table(profiles: dict[str, Profile | None], *, mark: str = "") -> str:
+    """One row per pass: mean ms per request and the share of the client's latency."""
+    headers = ("pass", "n", "client ms", "waiting", "SQL", "queries", "Python", "Snap")
+    lines: list[tuple[str, ...]] = [headers]
+    for name, p in profiles.items():
+        if p is None:
+            lines.append((name, "0", "-", "-", "-", "-", "-", "-"))
+            continue
+
+        def part(ms: float, p: Profile = p) -> str:
+            return f"{ms:.1f} ({ms / p.client:.0%})" if p.client else f"{ms:.1f}"
+
+        label = f"{name} <- slowest vs its target" if name == mark else name
+        lines.append(
+            (
+                label,
+                str(p.requests),
+                f"{p.client:.1f}",
+                part(p.waiting),
+                part(p.sql),
+                f"{p.queries:.1f}",
+                part(p.python),
+                part(p.snap),
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
+
+    def render(line: tuple[str, ...]) -> str:
+        rest = [cell.rjust(width) for cell, width in zip(line[1:], widths[1:], strict=True)]
+        return "  ".join([line[0].ljust(widths[0]), *rest])
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([render(lines[0]), rule, *(render(line) for line in lines[1:])])
+
+
+def where_time_goes(p: Profile) -> str:
+    """One sentence: the client's latency split into waiting and server time, and the server
+    time into its parts, largest first (in a saturated max pass the waiting is queueing behind
+    other requests' server time, so the server split is what to improve)."""
+    parts = {
+        "Python": p.python,
+        f"SQL ({p.queries:.1f} queries)": p.sql,
+        "Snap": p.snap,
+    }
+    ranked = sorted(parts.items(), key=lambda item: -item[1])
+    split = " + ".join(
+        f"{name} {ms:.1f}" + (f" ({ms / p.server:.0%})" if p.server else "") for name, ms in ranked
+    )
+    return (
+        f"{p.client:.1f} ms per request at the client = waiting {p.waiting:.1f} + server "
+        f"{p.server:.1f}; server = {split}; largest: {ranked[0][0]}"
+    )

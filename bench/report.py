@@ -271,7 +271,8 @@ def targets_table(targets: Sequence[Target]) -> str:
 
 def slowest(targets: Sequence[Target], profiled: Iterable[str]) -> Target | None:
     """The target furthest from its goal among those whose pass can be profiled."""
-    candidates = [t for t in targets if t.scenario in set(profiled)]
+    names = set(profiled)
+    candidates = [t for t in targets if t.scenario in names]
     return min(candidates, key=lambda t: t.score) if candidates else None
 
 

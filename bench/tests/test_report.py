@@ -114,6 +114,7 @@ def test_targets_table_and_the_slowest_target():
     assert "90.0 ms (2 errors)" in lines[5] and lines[5].endswith("FAIL")
     profiled = ["webhook max", "webhook paced, paid"]
     assert report.slowest(goals, profiled) is goals[0]
+    assert report.slowest([goals[2], goals[0]], iter(profiled)) is goals[0]  # generator: read once
     assert report.slowest(goals, []) is None
 
 

@@ -4,6 +4,7 @@ from the order state machine (`orders.services.order_transition`), inside its tr
 import hashlib
 import logging
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -28,19 +29,32 @@ User = get_user_model()
 
 def customer_get_or_create(*, email: str) -> UserModel:
     """The customer account for an email (case-insensitive), created without a usable
-    password: customers log in by magic link only. Safe under concurrent calls."""
+    password: customers log in by magic link only. Safe under concurrent calls, without a
+    savepoint: a concurrent creator of the same account cannot fail the caller's
+    transaction."""
     normalized = email.strip().lower()
-    user, _ = User.objects.get_or_create(
-        username=normalized[:150],
-        defaults={"email": normalized, "password": make_password(None)},
-    )
+    username = normalized[:150]
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        # INSERT … ON CONFLICT (username) DO UPDATE SET username = EXCLUDED.username RETURNING
+        # id: the "update" rewrites the same value and only happens when a concurrent call
+        # created the account between the SELECT and here; either way the id is the row's.
+        (user,) = User.objects.bulk_create(
+            [User(username=username, email=normalized, password=make_password(None))],
+            update_conflicts=True,
+            unique_fields=["username"],
+            update_fields=["username"],
+        )
     return user
 
 
-def entitlement_grant(*, order: Order, actor: str, now: datetime) -> Entitlement:
-    """Create the one entitlement of a PAID order. The OneToOne on `order` makes a second grant
-    impossible; the caller holds the order row lock, so this never races with itself."""
-    user = customer_get_or_create(email=order.customer_email)
+def entitlement_grant(
+    *, order: Order, actor: str, now: datetime, user: UserModel | None = None
+) -> Entitlement:
+    """Create the one entitlement of a PAID order (for `user`, by default the customer account
+    of the order's email). The OneToOne on `order` makes a second grant impossible; the caller
+    holds the order row lock, so this never races with itself."""
+    user = user or customer_get_or_create(email=order.customer_email)
     entitlement = Entitlement.objects.create(
         order=order,
         user=user,
@@ -91,28 +105,40 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
+def magic_link_tokens(
+    *, user: UserModel, channels: Sequence[str], now: datetime | None = None
+) -> dict[str, str]:
+    """Issue a new single-use login link for `user` on each of `channels` (one INSERT); returns
+    the secret tokens by channel (only their hashes are stored). Each link works once,
+    independently of every other link."""
+    now = now or timezone.now()
+    tokens = {channel: secrets.token_urlsafe(32) for channel in channels}
+    LoginLink.objects.bulk_create(
+        LoginLink(
+            token_hash=_token_hash(token),
+            user=user,
+            channel=channel,
+            created_at=now,
+            expires_at=now + timedelta(hours=settings.MAGIC_LINK_MAX_AGE_HOURS),
+        )
+        for channel, token in tokens.items()
+    )
+    return tokens
+
+
 def magic_link_token(
     *, user: UserModel, channel: str = LoginLink.Channel.EMAIL, now: datetime | None = None
 ) -> str:
-    """Issue a new single-use login link for `user` on `channel`; returns the secret token
-    (only its hash is stored). Each link works once, independently of every other link."""
-    now = now or timezone.now()
-    token = secrets.token_urlsafe(32)
-    LoginLink.objects.create(
-        token_hash=_token_hash(token),
-        user=user,
-        channel=channel,
-        created_at=now,
-        expires_at=now + timedelta(hours=settings.MAGIC_LINK_MAX_AGE_HOURS),
-    )
-    return token
+    """One new single-use login link for `user` on `channel` (see `magic_link_tokens`)."""
+    return magic_link_tokens(user=user, channels=[channel], now=now)[channel]
+
+
+def _magic_link_url(token: str) -> str:
+    return f"{settings.SITE_URL}{reverse('courses:magic_login', kwargs={'token': token})}"
 
 
 def magic_link_url(*, user: UserModel, channel: str = LoginLink.Channel.EMAIL) -> str:
-    path = reverse(
-        "courses:magic_login", kwargs={"token": magic_link_token(user=user, channel=channel)}
-    )
-    return f"{settings.SITE_URL}{path}"
+    return _magic_link_url(magic_link_token(user=user, channel=channel))
 
 
 def _login_link(*, token: str, now: datetime, lock: bool = False) -> LoginLink:
@@ -204,20 +230,28 @@ def access_message_context(
 ) -> dict[str, str]:
     """Links for the payment-success message on `channel`: the course page and a one-time
     login link of its own (the email's and the WhatsApp's are different links)."""
-    user = customer_get_or_create(email=order.customer_email)
-    course_path = reverse("courses:detail", kwargs={"slug": order.package.course.slug})
-    return {
-        "course_title": order.package.course.title,
-        "course_url": f"{settings.SITE_URL}{course_path}",
-        "login_url": magic_link_url(user=user, channel=channel),
-    }
+    return access_message_contexts(order=order, channels=[channel])[channel]
 
 
-def access_message_contexts(*, order: Order) -> dict[str, dict[str, str]]:
-    """`access_message_context` for each customer channel, keyed by channel."""
+def access_message_contexts(
+    *,
+    order: Order,
+    user: UserModel | None = None,
+    channels: Sequence[str] = LoginLink.Channel.values,
+) -> dict[str, dict[str, str]]:
+    """`access_message_context` for each of `channels` (default: every customer channel), keyed
+    by channel; `user` is the order's customer account when the caller has it already."""
+    user = user or customer_get_or_create(email=order.customer_email)
+    course = order.package.course
+    course_url = f"{settings.SITE_URL}{reverse('courses:detail', kwargs={'slug': course.slug})}"
+    tokens = magic_link_tokens(user=user, channels=channels)
     return {
-        channel: access_message_context(order=order, channel=channel)
-        for channel in LoginLink.Channel.values
+        channel: {
+            "course_title": course.title,
+            "course_url": course_url,
+            "login_url": _magic_link_url(token),
+        }
+        for channel, token in tokens.items()
     }
 
 

@@ -71,37 +71,63 @@ def outbox_enqueue(
     status: str = OutboxStatus.PENDING,
     last_error: str = "",
     dedupe_key: str = "",
+    assume_new: bool = False,
 ) -> list[NotificationOutbox]:
     """Queue one message per (channel, recipient). For an order, a message that already exists
-    for (order, channel, template) is left alone (the unique constraint decides, not a SELECT),
-    so calling this twice sends nothing twice. `valid_order_statuses`: the row is CANCELLED, not
-    sent, if the order is in none of them when a worker claims it. A row created CANCELLED (with
-    `last_error` saying why) is recorded and never sent. With `dedupe_key`, uniqueness is that
-    key (+ channel) instead of (order, channel, template). `channel_context` adds values for one
-    channel only (e.g. each channel's own login link). Must run inside the caller's
-    transaction; new rows are handed to a worker after it commits."""
-    created = []
-    for channel, recipient in recipients.items():
-        try:
-            with transaction.atomic():  # savepoint: a duplicate must not poison the caller
-                row = NotificationOutbox.objects.create(
-                    order=order,
-                    channel=channel,
-                    template_name=template,
-                    recipient=recipient,
-                    context=context | (channel_context or {}).get(channel, {}),
-                    valid_order_statuses=sorted(valid_order_statuses),
-                    status=status,
-                    last_error=last_error,
-                    # Messages that may come more than once per order (one per payment attempt)
-                    # are deduplicated by their own key instead of (order, channel, template).
-                    dedupe_key=f"{dedupe_key}:{channel}"[:200] if dedupe_key else None,
-                    max_attempts=settings.OUTBOX_MAX_ATTEMPTS,
-                )
-        except IntegrityError:
-            logger.info("outbox row exists: %s/%s", template, channel)
-            continue
-        created.append(row)
+    for (order, channel, template) — or, with `dedupe_key`, for that key and channel — is left
+    alone, so calling this twice sends nothing twice. `valid_order_statuses`: the row is
+    CANCELLED, not sent, if the order is in none of them when a worker claims it. A row created
+    CANCELLED (with `last_error` saying why) is recorded and never sent. `channel_context` adds
+    values for one channel only (e.g. each channel's own login link).
+
+    Must run inside the caller's transaction, and for an order under that order's row lock
+    (every writer of order messages holds it: transitions, the reminder job, the notification
+    pipeline), so one SELECT of the keys already taken is authoritative and the new rows go in
+    one INSERT without a savepoint. The unique constraints stay the backstop: a writer that
+    broke the rule gets an IntegrityError and its transaction rolls back. `assume_new`: the
+    caller knows no such row can exist (it queues the message of a state entered once, under
+    the lock), so not even that SELECT runs. New rows are handed to a worker after commit."""
+    rows = [
+        NotificationOutbox(
+            order=order,
+            channel=channel,
+            template_name=template,
+            recipient=recipient,
+            context=context | (channel_context or {}).get(channel, {}),
+            valid_order_statuses=sorted(valid_order_statuses),
+            status=status,
+            last_error=last_error,
+            # Messages that may come more than once per order (one per payment attempt) are
+            # deduplicated by their own key instead of (order, channel, template).
+            dedupe_key=f"{dedupe_key}:{channel}"[:200] if dedupe_key else None,
+            max_attempts=settings.OUTBOX_MAX_ATTEMPTS,
+        )
+        for channel, recipient in recipients.items()
+    ]
+    if assume_new:
+        pass
+    elif dedupe_key:
+        taken = set(
+            NotificationOutbox.objects.filter(
+                dedupe_key__in=[row.dedupe_key for row in rows]
+            ).values_list("dedupe_key", flat=True)
+        )
+        rows = [row for row in rows if row.dedupe_key not in taken]
+    elif order is not None:
+        taken = set(
+            NotificationOutbox.objects.filter(
+                order=order,
+                template_name=template,
+                resend_of=None,
+                dedupe_key=None,
+                channel__in=[row.channel for row in rows],
+            ).values_list("channel", flat=True)
+        )
+        rows = [row for row in rows if row.channel not in taken]
+    skipped = set(recipients) - {row.channel for row in rows}
+    if skipped:
+        logger.info("outbox row exists: %s/%s", template, ",".join(sorted(skipped)))
+    created = NotificationOutbox.objects.bulk_create(rows) if rows else []
     outbox_dispatch_on_commit([row.pk for row in created])
     return created
 
@@ -317,20 +343,26 @@ def _claim(
         candidates = candidates.filter(pk=outbox_id)
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
-            # Locked rows are being claimed by someone else right now: skip, don't wait.
-            locked = list(
-                candidates.select_for_update(skip_locked=True)
-                .order_by("pk")
-                .values_list("pk", "status", "attempt_count", "max_attempts")[:limit]
-            )
+            # Locked rows are being claimed by someone else right now: skip, don't wait. The
+            # rows are read whole under the lock, so the claimed snapshot is built here rather
+            # than read again after the UPDATE.
+            locked = list(candidates.select_for_update(skip_locked=True).order_by("pk")[:limit])
             exhausted = [
-                pk
-                for pk, status, attempts, maximum in locked
-                if status == OutboxStatus.SENDING and attempts >= maximum
+                row.pk
+                for row in locked
+                if row.status == OutboxStatus.SENDING and row.attempt_count >= row.max_attempts
             ]
-            ids = [pk for pk, *_ in locked if pk not in exhausted]
-            if ids:
-                NotificationOutbox.objects.filter(pk__in=ids).update(**claim_values)
+            claimed = [row for row in locked if row.pk not in exhausted]
+            if claimed:
+                NotificationOutbox.objects.filter(pk__in=[row.pk for row in claimed]).update(
+                    **claim_values
+                )
+            for row in claimed:
+                row.status = OutboxStatus.SENDING
+                row.locked_until = lease
+                row.locked_by = worker_id
+                row.attempt_count += 1
+                row.updated_at = now
         else:
             # SQLite has no SKIP LOCKED (it serialises writers): claim row by row with a
             # conditional UPDATE, so a row taken meanwhile is simply not ours.
@@ -346,11 +378,10 @@ def _claim(
                 if pk not in exhausted
                 and NotificationOutbox.objects.filter(due, pk=pk).update(**claim_values)
             ]
+            claimed = list(NotificationOutbox.objects.filter(pk__in=ids).order_by("pk"))
         if exhausted:
             _dead_workers_to_dlq(exhausted, now=now)
-        if not ids:
-            return []
-        return list(NotificationOutbox.objects.filter(pk__in=ids).order_by("pk"))
+        return claimed
 
 
 def _dead_workers_to_dlq(outbox_ids: list[int], *, now: datetime) -> None:

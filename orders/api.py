@@ -26,7 +26,7 @@ from orders import checkout, selectors, validators
 from orders.models import Order, PaymentMethod
 from orders.selectors import order_status_url
 from payments import attempts, cancellation
-from payments.models import AttemptStatus
+from payments.models import AttemptStatus, PaymentAttempt
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrPromise as StrPromise
@@ -100,9 +100,8 @@ class CheckoutSerializer(serializers.Serializer[dict[str, Any]]):
         return _normalized(validators.normalize_promo_code, value)
 
 
-def _payment_body(order: Order) -> dict[str, Any]:
+def _payment_body(order: Order, attempt: PaymentAttempt | None) -> dict[str, Any]:
     """The payment part of a create answer: the live Snap transaction, if any."""
-    attempt = selectors.order_latest_attempt(order=order)
     live = attempt is not None and attempt.status == AttemptStatus.PENDING
     return {
         "method": order.payment_method,
@@ -113,8 +112,14 @@ def _payment_body(order: Order) -> dict[str, Any]:
     }
 
 
-def _order_created_body(order: Order) -> dict[str, Any]:
-    order.refresh_from_db()
+def _order_created_body(order: Order, attempt: PaymentAttempt | None = None) -> dict[str, Any]:
+    """The create answer. `attempt`: the attempt just started (its `order` is current); without
+    it, the order and its latest attempt are read again."""
+    if attempt is not None:
+        order = attempt.order
+    else:
+        order.refresh_from_db()
+        attempt = selectors.order_latest_attempt(order=order)
     return {
         "order_id": order.order_id,
         "access_key": order.access_key,
@@ -122,7 +127,7 @@ def _order_created_body(order: Order) -> dict[str, Any]:
         "amount": order.final_amount,
         "currency": order.currency,
         "expires_at": order.expires_at.isoformat(),
-        "payment": _payment_body(order),
+        "payment": _payment_body(order, attempt),
         "status_url": order_status_url(order),
     }
 
@@ -168,6 +173,7 @@ class OrderCreateView(APIView):
         idempotency_key = f"api:{key}"
         order = selectors.order_by_idempotency_key(idempotency_key=idempotency_key)
         created = order is None
+        first = attempts.FirstAttempt()
         if order is None:
             serializer = CheckoutSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
@@ -183,14 +189,19 @@ class OrderCreateView(APIView):
                     idempotency_key=idempotency_key,
                     ip_address=client_ip_or_none(request._request),
                     user_agent=user_agent(request._request),
+                    on_insert=first,
+                    key_checked=True,
                 )
             except checkout.CheckoutError as exc:
                 return Response({exc.field: [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
-        return self._start_payment(order, created=created)
+        return self._start_payment(order, created=created, recorded=first.attempt)
 
-    def _start_payment(self, order: Order, *, created: bool) -> Response:
+    def _start_payment(
+        self, order: Order, *, created: bool, recorded: PaymentAttempt | None
+    ) -> Response:
+        started = None
         try:
-            attempts.attempt_start(order_id=order.order_id)
+            started = attempts.attempt_start(order_id=order.order_id, recorded=recorded)
         except (
             attempts.PaymentAlreadyStarted,
             attempts.PaymentInProgress,
@@ -207,7 +218,7 @@ class OrderCreateView(APIView):
                 else status.HTTP_502_BAD_GATEWAY,
             )
         return Response(
-            _order_created_body(order),
+            _order_created_body(order, started),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 

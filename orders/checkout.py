@@ -3,6 +3,7 @@ order ids). Starting the Midtrans payment is `payments.attempts`' job."""
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -184,6 +185,8 @@ def checkout_create_order(
     ip_address: str | None,
     user_agent: str,
     now: datetime | None = None,
+    on_insert: Callable[[Order], object] | None = None,
+    key_checked: bool = False,
 ) -> Order:
     """Create a CREATED order for already-normalised customer input (see `orders.validators`).
 
@@ -196,9 +199,18 @@ def checkout_create_order(
     its other arguments (the unique constraint decides, so concurrent duplicates also get the
     first order). The order id is regenerated on the rare primary-key collision.
 
+    `on_insert(order)` runs inside the new order's transaction, after its insert (payments
+    records the first attempt there, so it commits with the order); it does not run for an
+    order that existed. `key_checked`: the caller has just looked `idempotency_key` up and
+    found nothing (the unique constraint still catches a concurrent duplicate).
+
     Raises `PackageUnavailable` or `PromoInvalid` (nothing written)."""
     now = now or timezone.now()
-    if idempotency_key and (existing := _order_by_idempotency_key(idempotency_key)):
+    if (
+        idempotency_key
+        and not key_checked
+        and (existing := _order_by_idempotency_key(idempotency_key))
+    ):
         return existing
     package = package_for_checkout(package_code=package_code)
     for _ in range(ORDER_ID_ATTEMPTS):
@@ -216,6 +228,7 @@ def checkout_create_order(
                 ip_address=ip_address,
                 user_agent=user_agent,
                 now=now,
+                on_insert=on_insert,
             )
         except IntegrityError:
             if idempotency_key and (existing := _order_by_idempotency_key(idempotency_key)):
@@ -244,6 +257,7 @@ def _order_insert(
     ip_address: str | None,
     user_agent: str,
     now: datetime,
+    on_insert: Callable[[Order], object] | None,
 ) -> Order:
     promo = _promo_reserve(code=promo_code, package=package, now=now) if promo_code else None
     discount = promo_discount(promo=promo, base_amount=package.price) if promo else 0
@@ -290,4 +304,6 @@ def _order_insert(
             order.final_amount,
             payment_method,
         )
+        if on_insert is not None:
+            on_insert(order)
     return order

@@ -14,7 +14,7 @@ from notifications import services as outbox
 from notifications.models import Channel, NotificationOutbox, Template
 from orders.models import Order, OrderStatus
 from orders.selectors import order_status_url
-from payments.models import AttemptStatus
+from payments.models import AttemptStatus, PaymentAttempt
 
 S = OrderStatus
 CUSTOMER_CHANNELS = (Channel.EMAIL, Channel.WHATSAPP)
@@ -39,23 +39,32 @@ def _site_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def order_message_context(order: Order) -> dict[str, Any]:
+def _payment_context(attempt: PaymentAttempt | None) -> dict[str, Any]:
+    # Only a live attempt's number: a failed/expired one is dead (the status page offers a
+    # retry instead).
+    if attempt is None or attempt.status != AttemptStatus.PENDING:
+        return {}
+    return {
+        "midtrans_order_id": attempt.midtrans_order_id,
+        "payment_type": attempt.payment_type,
+        "va_number": attempt.va_number,
+        "bank": attempt.bank,
+        "bill_key": attempt.bill_key,
+        "biller_code": attempt.biller_code,
+    }
+
+
+def order_message_context(
+    order: Order, *, template: str = "", attempt: PaymentAttempt | None = None
+) -> dict[str, Any]:
     """What every customer template may use, as plain JSON values (frozen into the row). Links
     to pay go to the status page, which offers the live payment or a new one: a Snap URL in a
-    message outlives its transaction."""
-    attempt = order.attempts.order_by("-sequence").first()
+    message outlives its transaction. `payment` (how to pay the live attempt) is filled for
+    templates sent while the order waits for payment (all of them without `template`): from
+    `attempt` when the caller has it (the message is about that attempt), else the latest."""
     payment: dict[str, Any] = {}
-    if attempt is not None and attempt.status == AttemptStatus.PENDING:
-        # Only a live attempt's number: a failed/expired one is dead (the status page offers a
-        # retry instead).
-        payment = {
-            "midtrans_order_id": attempt.midtrans_order_id,
-            "payment_type": attempt.payment_type,
-            "va_number": attempt.va_number,
-            "bank": attempt.bank,
-            "bill_key": attempt.bill_key,
-            "biller_code": attempt.biller_code,
-        }
+    if not template or S.PENDING_PAYMENT in VALID_IN.get(template, ()):
+        payment = _payment_context(attempt or order.attempts.order_by("-sequence").first())
     return {
         "order_id": order.order_id,
         "customer_name": order.customer_name,
@@ -88,36 +97,51 @@ def outbox_enqueue_for_order(
     channels: Iterable[str] = CUSTOMER_CHANNELS,
     channel_context: dict[str, dict[str, Any]] | None = None,
     dedupe_key: str = "",
+    attempt: PaymentAttempt | None = None,
+    assume_new: bool = False,
 ) -> list[NotificationOutbox]:
     """Queue one automatic message per channel for an order, with the template's relevance
     rule. A message that already exists for (order, channel, template) — or, with
     `dedupe_key`, for that key and channel (one message per payment attempt) — is left alone,
     so calling this twice sends nothing twice. Must run inside the caller's transaction.
-    `channel_context` adds values for one channel only (each channel's own login link)."""
+    `channel_context` adds values for one channel only (each channel's own login link);
+    `attempt`: the payment attempt the message is about (see `order_message_context`);
+    `assume_new`: see `notifications.services.outbox_enqueue`."""
     return outbox.outbox_enqueue(
         template=template,
         recipients={channel: order_recipient(order, channel) for channel in channels},
-        context=order_message_context(order) | (extra_context or {}),
+        context=order_message_context(order, template=template, attempt=attempt)
+        | (extra_context or {}),
         channel_context=channel_context,
         order=order,
         valid_order_statuses=VALID_IN.get(template, ()),
         dedupe_key=dedupe_key,
+        assume_new=assume_new,
     )
 
 
 def attempt_message_enqueue(
-    *, order: Order, attempt_midtrans_order_id: str, template: str, extra_context: dict[str, Any]
+    *,
+    order: Order,
+    attempt: PaymentAttempt,
+    template: str,
+    extra_context: dict[str, Any],
+    assume_new: bool = False,
 ) -> list[NotificationOutbox]:
     """Queue a per-attempt message (`payment_attempt_failed`, `payment_details`): exactly one
     per attempt and channel however often Midtrans repeats itself, and none unless the order is
-    still waiting for payment (a PAID order is never told its payment failed)."""
+    still waiting for payment (a PAID order is never told its payment failed). `assume_new`:
+    the caller (holding the order lock) knows this attempt never had the message (see
+    `notifications.services.outbox_enqueue`)."""
     if order.status != S.PENDING_PAYMENT:
         return []
     return outbox_enqueue_for_order(
         order=order,
         template=template,
         extra_context=extra_context,
-        dedupe_key=f"{template}:{attempt_midtrans_order_id}",
+        dedupe_key=f"{template}:{attempt.midtrans_order_id}",
+        attempt=attempt,
+        assume_new=assume_new,
     )
 
 

@@ -1,6 +1,7 @@
 """Reads for the storefront and the order pages."""
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,13 +65,19 @@ def order_can_retry_payment(*, order: Order, now: datetime) -> bool:
     in-flight attempt (a CREATED attempt whose process died during the Snap call counts as
     failed once `attempt_is_stuck`). `payments.attempts.attempt_start` enforces the same rule
     under lock."""
+    return _can_retry(order=order, now=now, latest=lambda: order_latest_attempt(order=order))
+
+
+def _can_retry(*, order: Order, now: datetime, latest: Callable[[], PaymentAttempt | None]) -> bool:
     if order.status not in (OrderStatus.CREATED, OrderStatus.PENDING_PAYMENT):
         return False
     if order.expires_at - now < timedelta(minutes=1):
         return False
-    latest = order_latest_attempt(order=order)
+    attempt = latest()
     return (
-        latest is None or latest.status == AttemptStatus.FAILED or attempt_is_stuck(latest, now=now)
+        attempt is None
+        or attempt.status == AttemptStatus.FAILED
+        or attempt_is_stuck(attempt, now=now)
     )
 
 
@@ -107,7 +114,7 @@ def order_public_summary(*, order: Order, now: datetime) -> dict[str, Any]:
         "paid_at": order.paid_at.isoformat() if order.paid_at else None,
         "server_time": now.isoformat(),
         "seconds_left": max(0, int((order.expires_at - now).total_seconds())),
-        "can_retry_payment": order_can_retry_payment(order=order, now=now),
+        "can_retry_payment": _can_retry(order=order, now=now, latest=lambda: attempt),
         "payment_methods": [{"code": code, "name": name} for code, name in PaymentMethod.choices],
         "payment": payment,
         "customer": {

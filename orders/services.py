@@ -23,7 +23,7 @@ from notifications.services import ops_alert_enqueue
 from orders.messages import outbox_enqueue_for_order
 from orders.models import Order, OrderStatus
 from orders.signals import order_expired
-from payments.models import PaymentEvent
+from payments.models import PaymentAttempt, PaymentEvent
 from payments.selectors import event_confirms_payment, event_confirms_refund
 from supportdesk.audit import SYSTEM_SCHEDULER, audit_record
 
@@ -78,19 +78,33 @@ def _check_guard(
 
 
 def _enter_state(
-    *, order: Order, from_status: str, actor: str, reason: str, now: datetime, notify: bool
+    *,
+    order: Order,
+    from_status: str,
+    actor: str,
+    reason: str,
+    now: datetime,
+    notify: bool,
+    attempt: PaymentAttempt | None,
 ) -> None:
     """Side effects of entering `order.status`; runs inside the transition's transaction.
-    `notify=False` skips the customer message of this state (not access, not alerts)."""
+    `notify=False` skips the customer message of this state (not access, not alerts). Every
+    state is entered at most once per order (`ALLOWED_TRANSITIONS` has no way back), so its
+    message cannot exist yet (`assume_new`)."""
     if order.status == S.PENDING_PAYMENT:
         if notify:
-            outbox_enqueue_for_order(order=order, template=Template.PAYMENT_INSTRUCTION)
+            outbox_enqueue_for_order(
+                order=order, template=Template.PAYMENT_INSTRUCTION, attempt=attempt, assume_new=True
+            )
     elif order.status == S.PAID:
-        course_services.entitlement_grant(order=order, actor=actor, now=now)
+        entitlement = course_services.entitlement_grant(order=order, actor=actor, now=now)
         outbox_enqueue_for_order(
             order=order,
             template=Template.PAYMENT_SUCCESS_ACCESS,
-            channel_context=course_services.access_message_contexts(order=order),
+            channel_context=course_services.access_message_contexts(
+                order=order, user=entitlement.user
+            ),
+            assume_new=True,
         )
         if from_status in (S.EXPIRED, S.FAILED):
             audit_record(
@@ -112,17 +126,18 @@ def _enter_state(
                 order=order,
             )
     elif order.status == S.EXPIRED:
-        outbox_enqueue_for_order(order=order, template=Template.ORDER_EXPIRED)
+        outbox_enqueue_for_order(order=order, template=Template.ORDER_EXPIRED, assume_new=True)
     elif order.status == S.FAILED and from_status == S.PENDING_PAYMENT:
         outbox_enqueue_for_order(
             order=order,
             template=Template.PAYMENT_FAILED,
             extra_context={"reason": reason},
+            assume_new=True,
         )
     elif order.status == S.REFUNDED:
         course_services.entitlement_revoke(order=order, actor=actor, reason=reason, now=now)
         if notify:
-            outbox_enqueue_for_order(order=order, template=Template.ORDER_REFUNDED)
+            outbox_enqueue_for_order(order=order, template=Template.ORDER_REFUNDED, assume_new=True)
 
 
 _TIMESTAMP_FIELD: dict[str, str] = {
@@ -133,7 +148,6 @@ _TIMESTAMP_FIELD: dict[str, str] = {
 }
 
 
-@transaction.atomic
 def order_transition(
     *,
     order_id: str,
@@ -144,6 +158,8 @@ def order_transition(
     ip_address: str | None = None,
     now: datetime | None = None,
     notify: bool = True,
+    locked_order: Order | None = None,
+    attempt: PaymentAttempt | None = None,
 ) -> Transition:
     """Move an order to `to_status`: the one writer of `Order.status`.
 
@@ -151,56 +167,122 @@ def order_transition(
     `ALLOWED_TRANSITIONS` and its guard holds; status, timestamp, audit row and the entry side
     effects (entitlement, outbox rows) commit together or not at all.
 
+    `locked_order`: the caller already holds this order's row lock in its own transaction
+    (read with `order_for_transition`); it is moved in place, without a second read and
+    without a savepoint: the move is checked before anything is written, and an error after
+    that rolls back the caller's transaction, which is what a failed side effect must do.
+    `attempt`: the order's latest payment attempt when the caller has it (the payment
+    instructions of PENDING_PAYMENT describe it; otherwise it is read).
+
     Raises `Order.DoesNotExist`, `IllegalTransition` (no such move, including to the same
     status) or `TransitionGuardFailed` (PAID/REFUNDED without a confirming verified payment
     event, EXPIRED before `expires_at`). On any error nothing is written.
     """
     now = now or timezone.now()
     with correlate(order_id):
-        # Lock the order row only (`of`): the joined Package and Course rows are shared by
-        # every order, and locking them would serialise all transitions shop-wide.
-        order = (
-            Order.objects.select_for_update(of=("self",))
-            .select_related("package__course")
-            .get(order_id=order_id)
-        )
-        from_status = order.status
-        if to_status not in ALLOWED_TRANSITIONS[from_status]:
-            raise IllegalTransition(f"{order_id}: {from_status} -> {to_status} is not allowed")
-        _check_guard(order=order, to_status=to_status, payment_event=payment_event, now=now)
+        if locked_order is not None:
+            if locked_order.order_id != order_id:
+                raise ValueError(f"locked_order is {locked_order.order_id}, not {order_id}")
+            if not transaction.get_connection().in_atomic_block:
+                raise transaction.TransactionManagementError(
+                    "locked_order needs the caller's transaction (and its row lock)"
+                )
+            _check_move(
+                order=locked_order, to_status=to_status, payment_event=payment_event, now=now
+            )
+            with transaction.atomic(savepoint=False):
+                return _move(
+                    order=locked_order,
+                    to_status=to_status,
+                    actor=actor,
+                    reason=reason,
+                    payment_event=payment_event,
+                    ip_address=ip_address,
+                    now=now,
+                    notify=notify,
+                    attempt=attempt,
+                )
+        with transaction.atomic():
+            order = order_for_transition(order_id=order_id)
+            _check_move(order=order, to_status=to_status, payment_event=payment_event, now=now)
+            return _move(
+                order=order,
+                to_status=to_status,
+                actor=actor,
+                reason=reason,
+                payment_event=payment_event,
+                ip_address=ip_address,
+                now=now,
+                notify=notify,
+                attempt=attempt,
+            )
 
-        order.status = to_status
-        order.status_reason = reason[:255]
-        update_fields = ["status", "status_reason", "updated_at"]
-        if stamp := _TIMESTAMP_FIELD.get(to_status):
-            setattr(order, stamp, now)
-            update_fields.append(stamp)
-        order.save(update_fields=update_fields)
 
-        new_value: dict[str, str | int] = {"status": to_status}
-        if reason:
-            new_value["reason"] = reason
-        if payment_event is not None:
-            new_value["payment_event"] = payment_event.pk
-        audit_record(
-            actor=actor,
-            action="order_status_changed",
-            entity_type="order",
-            entity_id=order_id,
-            old_value={"status": from_status},
-            new_value=new_value,
-            correlation_id=order_id,
-            ip_address=ip_address,
-        )
-        _enter_state(
-            order=order,
-            from_status=from_status,
-            actor=actor,
-            reason=reason,
-            now=now,
-            notify=notify,
-        )
-        logger.info("order %s: %s -> %s by %s", order_id, from_status, to_status, actor)
+def order_for_transition(*, order_id: str) -> Order:
+    """The order, row-locked for the rest of the transaction, with what its transitions read
+    (package and course). Only the order row is locked (`of`): the joined Package and Course
+    rows are shared by every order, and locking them would serialise all transitions."""
+    return (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("package__course")
+        .get(order_id=order_id)
+    )
+
+
+def _check_move(
+    *, order: Order, to_status: str, payment_event: PaymentEvent | None, now: datetime
+) -> None:
+    if to_status not in ALLOWED_TRANSITIONS[order.status]:
+        raise IllegalTransition(f"{order.order_id}: {order.status} -> {to_status} is not allowed")
+    _check_guard(order=order, to_status=to_status, payment_event=payment_event, now=now)
+
+
+def _move(
+    *,
+    order: Order,
+    to_status: str,
+    actor: str,
+    reason: str,
+    payment_event: PaymentEvent | None,
+    ip_address: str | None,
+    now: datetime,
+    notify: bool,
+    attempt: PaymentAttempt | None,
+) -> Transition:
+    from_status = order.status
+    order.status = to_status
+    order.status_reason = reason[:255]
+    update_fields = ["status", "status_reason", "updated_at"]
+    if stamp := _TIMESTAMP_FIELD.get(to_status):
+        setattr(order, stamp, now)
+        update_fields.append(stamp)
+    order.save(update_fields=update_fields)
+
+    new_value: dict[str, str | int] = {"status": to_status}
+    if reason:
+        new_value["reason"] = reason
+    if payment_event is not None:
+        new_value["payment_event"] = payment_event.pk
+    audit_record(
+        actor=actor,
+        action="order_status_changed",
+        entity_type="order",
+        entity_id=order.order_id,
+        old_value={"status": from_status},
+        new_value=new_value,
+        correlation_id=order.order_id,
+        ip_address=ip_address,
+    )
+    _enter_state(
+        order=order,
+        from_status=from_status,
+        actor=actor,
+        reason=reason,
+        now=now,
+        notify=notify,
+        attempt=attempt,
+    )
+    logger.info("order %s: %s -> %s by %s", order.order_id, from_status, to_status, actor)
     return Transition(order=order, from_status=from_status, to_status=to_status)
 
 

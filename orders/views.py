@@ -26,7 +26,7 @@ from orders.models import Order, OrderStatus, PaymentMethod
 from orders.qr import qr_svg
 from orders.selectors import order_status_url
 from payments import attempts, cancellation
-from payments.models import AttemptStatus
+from payments.models import AttemptStatus, PaymentAttempt
 from payments.selectors import attempt_is_stuck
 
 # Per client IP. Polling the status API every 5 s is 12/min per open tab.
@@ -187,6 +187,7 @@ def checkout(request: HttpRequest, package_code: str) -> HttpResponse:
             },
             status=409,
         )
+    first = attempts.FirstAttempt()
     try:
         order = checkout_service.checkout_create_order(
             package_code=package.code,
@@ -198,6 +199,7 @@ def checkout(request: HttpRequest, package_code: str) -> HttpResponse:
             idempotency_key=form.idempotency_key,
             ip_address=client_ip_or_none(request),
             user_agent=user_agent(request),
+            on_insert=first,
         )
     except checkout_service.PromoInvalid as exc:
         form.add_error("promo_code", exc.message)
@@ -205,7 +207,7 @@ def checkout(request: HttpRequest, package_code: str) -> HttpResponse:
     except checkout_service.PackageUnavailable as exc:
         raise Http404("package not for sale") from exc
     _remember_order(request, order)
-    return _start_payment(request, order)
+    return _start_payment(request, order, recorded=first.attempt)
 
 
 def _owned_answer(
@@ -245,10 +247,17 @@ def retry_payment(request: HttpRequest, order_id: str) -> HttpResponse:
     return _start_payment(request, order, payment_method=method)
 
 
-def _start_payment(request: HttpRequest, order: Order, payment_method: str = "") -> HttpResponse:
+def _start_payment(
+    request: HttpRequest,
+    order: Order,
+    payment_method: str = "",
+    recorded: PaymentAttempt | None = None,
+) -> HttpResponse:
     """Start (or find) the Snap transaction and send the customer where they can pay."""
     try:
-        attempt = attempts.attempt_start(order_id=order.order_id, payment_method=payment_method)
+        attempt = attempts.attempt_start(
+            order_id=order.order_id, payment_method=payment_method, recorded=recorded
+        )
     except attempts.PaymentAlreadyStarted as exc:
         return HttpResponseSeeOther(exc.redirect_url)
     except attempts.PaymentTooLate as exc:

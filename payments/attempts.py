@@ -19,14 +19,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from buatfilm.formatting import WIB
 from buatfilm.logging import correlate
 from orders.models import Order, OrderStatus, PaymentMethod
 from orders.selectors import order_status_url
-from orders.services import order_transition
+from orders.services import order_for_transition, order_transition
 from payments.midtrans import MidtransRejected, MidtransUnavailable, get_gateway
 from payments.models import AttemptStatus, PaymentAttempt
 from payments.selectors import IN_FLIGHT_GRACE as IN_FLIGHT_GRACE  # re-exported
@@ -175,8 +174,24 @@ def _too_late_error(order: Order) -> PaymentTooLate:
     )
 
 
+class FirstAttempt:
+    """The `on_insert` hook of `orders.checkout.checkout_create_order`: records attempt 1 in the
+    new order's own transaction (nobody can see the order yet: no lock, nothing to read) and
+    keeps it for `attempt_start(..., recorded=...)`. Stays None for an order that existed."""
+
+    def __init__(self) -> None:
+        self.attempt: PaymentAttempt | None = None
+
+    def __call__(self, order: Order) -> None:
+        self.attempt = _attempt_record(order=order, sequence=1)
+
+
 def attempt_start(
-    *, order_id: str, payment_method: str = "", now: datetime | None = None
+    *,
+    order_id: str,
+    payment_method: str = "",
+    now: datetime | None = None,
+    recorded: PaymentAttempt | None = None,
 ) -> PaymentAttempt:
     """Create the next payment attempt of an order and its Snap transaction.
 
@@ -196,9 +211,12 @@ def attempt_start(
     `PaymentAlreadyStarted` (a live Snap transaction exists: use its `redirect_url`);
     `PaymentInProgress` (another start is calling Snap); after the attempt was recorded as
     FAILED: `PaymentUnavailable` (Midtrans unreachable, retryable) or `PaymentRejected`
-    (Midtrans said 4xx)."""
+    (Midtrans said 4xx).
+
+    `recorded`: the CREATED attempt 1 that `FirstAttempt` committed with the order; Snap is
+    called for it instead of creating another."""
     with correlate(order_id):
-        attempt = _attempt_create(
+        attempt = recorded or _attempt_create(
             order_id=order_id, payment_method=payment_method, now=now or timezone.now()
         )
         # Recompute "now" after the lock wait so the expiry start is when we call Snap.
@@ -257,7 +275,10 @@ def _attempt_create(*, order_id: str, payment_method: str, now: datetime) -> Pay
         # The order shows and messages the method of its latest attempt.
         order.payment_method = payment_method
         order.save(update_fields=["payment_method", "updated_at"])
-    sequence = (order.attempts.aggregate(last=Max("sequence"))["last"] or 0) + 1
+    return _attempt_record(order=order, sequence=latest.sequence + 1 if latest else 1)
+
+
+def _attempt_record(*, order: Order, sequence: int) -> PaymentAttempt:
     attempt = PaymentAttempt.objects.create(
         order=order,
         sequence=sequence,
@@ -296,18 +317,28 @@ def _attempt_fail(*, attempt: PaymentAttempt, error: str, action: str = "") -> N
 
 @transaction.atomic
 def _attempt_store_snap(*, attempt: PaymentAttempt, answer: dict[str, Any]) -> PaymentAttempt:
-    order = Order.objects.select_for_update().get(order_id=attempt.order_id)
-    # Re-read under the order lock (which every notification takes too): a notification
-    # processed while Snap was answering may already have completed or failed this attempt,
-    # and that must not be overwritten with PENDING.
-    attempt = PaymentAttempt.objects.get(pk=attempt.pk)
+    order = order_for_transition(order_id=attempt.order_id)
     # The redirect_url is saved before the transition: entering PENDING_PAYMENT freezes the
     # payment instructions (with this link) into the outbox rows.
-    attempt.snap_token = str(answer.get("token", ""))[:255]
-    attempt.redirect_url = str(answer.get("redirect_url", ""))[:500]
-    if attempt.status == AttemptStatus.CREATED:
+    snap = {
+        "snap_token": str(answer.get("token", ""))[:255],
+        "redirect_url": str(answer.get("redirect_url", ""))[:500],
+    }
+    # Under the order lock (which every notification takes too): CREATED -> PENDING only if a
+    # notification processed while Snap was answering did not complete or fail the attempt
+    # meanwhile (that must not be overwritten). The usual case is one UPDATE, no re-read.
+    still_created = PaymentAttempt.objects.filter(
+        pk=attempt.pk, status=AttemptStatus.CREATED
+    ).update(status=AttemptStatus.PENDING, updated_at=timezone.now(), **snap)
+    if still_created:
         attempt.status = AttemptStatus.PENDING
-    attempt.save(update_fields=["snap_token", "redirect_url", "status", "updated_at"])
+        for field, value in snap.items():
+            setattr(attempt, field, value)
+    else:
+        attempt = PaymentAttempt.objects.get(pk=attempt.pk)
+        for field, value in snap.items():
+            setattr(attempt, field, value)
+        attempt.save(update_fields=[*snap, "updated_at"])
     attempt.order = order
     if order.status == OrderStatus.CREATED:
         order_transition(
@@ -315,7 +346,8 @@ def _attempt_store_snap(*, attempt: PaymentAttempt, answer: dict[str, Any]) -> P
             to_status=OrderStatus.PENDING_PAYMENT,
             actor=SYSTEM_CHECKOUT,
             reason=f"snap transaction {attempt.midtrans_order_id} created",
+            locked_order=order,
+            attempt=attempt,
         )
-        order.refresh_from_db()
     logger.info("payment attempt %s pending", attempt.midtrans_order_id)
     return attempt

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists
 from django.utils import timezone
 
 from buatfilm.logging import correlate
@@ -113,34 +114,28 @@ def _event_store(
     source: str,
     attempt: PaymentAttempt | None,
     remote_ip: str | None,
-) -> PaymentEvent | None:
-    """Insert the event under its idempotency key; None when it already exists. The insert
-    runs in a savepoint so a duplicate does not poison the caller's transaction. On
-    PostgreSQL a concurrent insert of the same key waits for the first transaction, so a
-    duplicate is only reported after the original committed."""
-    try:
-        with transaction.atomic():
-            return PaymentEvent.objects.create(
-                idempotency_key=key,
-                source=source,
-                attempt=attempt,
-                order_id=attempt.order_id if attempt else None,
-                midtrans_order_id=text_field(payload, "order_id", 64),
-                transaction_id=text_field(payload, "transaction_id", 64),
-                transaction_status=text_field(payload, "transaction_status", 32),
-                status_code=text_field(payload, "status_code", 8),
-                fraud_status=text_field(payload, "fraud_status", 16),
-                payment_type=text_field(payload, "payment_type", 32),
-                gross_amount=text_field(payload, "gross_amount", 32),
-                # Never keep a secret-derived value.
-                raw_payload={k: v for k, v in payload.items() if k != "signature_key"},
-                signature_valid=True,
-                remote_ip=valid_ip(remote_ip),
-            )
-    except IntegrityError:
-        if PaymentEvent.objects.filter(idempotency_key=key).exists():
-            return None
-        raise
+) -> PaymentEvent:
+    """Insert the event under its idempotency key. No savepoint: a duplicate key raises
+    IntegrityError, which rolls back the whole notification (`payment_notification_process`
+    then answers DUPLICATE). On PostgreSQL a concurrent insert of the same key waits for the
+    first transaction, so a duplicate is only reported after the original committed."""
+    return PaymentEvent.objects.create(
+        idempotency_key=key,
+        source=source,
+        attempt=attempt,
+        order_id=attempt.order_id if attempt else None,
+        midtrans_order_id=text_field(payload, "order_id", 64),
+        transaction_id=text_field(payload, "transaction_id", 64),
+        transaction_status=text_field(payload, "transaction_status", 32),
+        status_code=text_field(payload, "status_code", 8),
+        fraud_status=text_field(payload, "fraud_status", 16),
+        payment_type=text_field(payload, "payment_type", 32),
+        gross_amount=text_field(payload, "gross_amount", 32),
+        # Never keep a secret-derived value.
+        raw_payload={k: v for k, v in payload.items() if k != "signature_key"},
+        signature_valid=True,
+        remote_ip=valid_ip(remote_ip),
+    )
 
 
 def _attempt_record(
@@ -234,6 +229,7 @@ class _Context:
             payment_event=self.event if to_status in (S.PAID, S.REFUNDED) else None,
             now=self.now,
             notify=notify,
+            locked_order=self.order,
         )
         self.order = result.order
         return result.from_status
@@ -308,20 +304,23 @@ def _apply_pending(ctx: _Context) -> Outcome:
     """The customer picked a method: keep the VA number / bill key / QR actions."""
     if ctx.attempt.status in (AttemptStatus.COMPLETED, AttemptStatus.FAILED):
         return _apply_stale(ctx)
+    had_details = any(name in (ctx.attempt.payment_details or {}) for name in PAYMENT_DETAIL_FIELDS)
     _attempt_record(
         attempt=ctx.attempt, payload=ctx.payload, status=AttemptStatus.PENDING, now=ctx.now
     )
     if ctx.order.status in (S.PAID, S.REFUNDED):
         _audit_ignored(order=ctx.order, event=ctx.event, actor=ctx.actor)
         return _ignored_for(ctx.order)
-    if any(name in ctx.payload for name in PAYMENT_DETAIL_FIELDS):
-        # Midtrans issued the way to pay (VA number, bill key, QR / deep link): send it once
-        # per attempt, with the amount, the deadline and the status page.
+    if not had_details and any(name in ctx.payload for name in PAYMENT_DETAIL_FIELDS):
+        # Midtrans issued the way to pay (VA number, bill key, QR / deep link) for the first
+        # time: send it once per attempt, with the amount, the deadline and the status page.
+        # (The attempt's stored details, read under the order lock, say whether it was sent.)
         attempt_message_enqueue(
             order=ctx.order,
-            attempt_midtrans_order_id=ctx.attempt.midtrans_order_id,
+            attempt=ctx.attempt,
             template=Template.PAYMENT_DETAILS,
             extra_context={},
+            assume_new=True,
         )
     return Outcome.PENDING_RECORDED
 
@@ -335,7 +334,7 @@ def _tell_attempt_failed(ctx: _Context) -> None:
     paid with a new attempt: why, and the status page that offers the retry with any method."""
     attempt_message_enqueue(
         order=ctx.order,
-        attempt_midtrans_order_id=ctx.attempt.midtrans_order_id,
+        attempt=ctx.attempt,
         template=Template.PAYMENT_ATTEMPT_FAILED,
         extra_context={"reason": attempt_failure_text(attempt=ctx.attempt)},
     )
@@ -537,72 +536,114 @@ def payment_notification_process(
     now = now or timezone.now()
     key = notification_idempotency_key(payload=payload)
 
-    found = (
-        PaymentAttempt.objects.filter(midtrans_order_id=midtrans_order_id)
-        .values_list("pk", "order_id")
-        .first()
-    )
-    with correlate(found[1] if found else "-"), transaction.atomic():
-        if found is None:
+    try:
+        return _notification_apply(
+            payload=payload,
+            midtrans_order_id=midtrans_order_id,
+            key=key,
+            source=source,
+            remote_ip=remote_ip,
+            actor=actor,
+            now=now,
+        )
+    except IntegrityError:
+        # A concurrent copy of this notification committed first (its event has the key):
+        # everything this one wrote is rolled back, and it is the duplicate.
+        if not PaymentEvent.objects.filter(idempotency_key=key).exists():
+            raise
+        found = (
+            Order.objects.filter(attempts__midtrans_order_id=midtrans_order_id)
+            .values_list("order_id", "status")
+            .first()
+        )
+        logger.info("duplicate notification %s ignored (concurrent copy)", key)
+        return NotificationOutcome(
+            outcome=Outcome.DUPLICATE,
+            midtrans_order_id=midtrans_order_id,
+            order_id=found[0] if found else None,
+            order_status=found[1] if found else None,
+        )
+
+
+def _notification_apply(
+    *,
+    payload: Mapping[str, Any],
+    midtrans_order_id: str,
+    key: str,
+    source: EventSource,
+    remote_ip: str | None,
+    actor: str,
+    now: datetime,
+) -> NotificationOutcome:
+    with transaction.atomic():
+        # The order row lock serialises every event of the order (webhook and reconciliation);
+        # everything read after it is current. `seen`: this exact notification is stored
+        # already (the common duplicate, answered without writing anything).
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("package__course")
+            .annotate(seen=Exists(PaymentEvent.objects.filter(idempotency_key=key)))
+            .filter(attempts__midtrans_order_id=midtrans_order_id)
+            .first()
+        )
+        if order is None:
             event = _event_store(
                 payload=payload, key=key, source=source, attempt=None, remote_ip=remote_ip
             )
-            if event is not None:
-                event.outcome = Outcome.UNKNOWN_ORDER
-                event.save(update_fields=["outcome"])
+            event.outcome = Outcome.UNKNOWN_ORDER
+            event.save(update_fields=["outcome"])
             logger.warning("notification for unknown midtrans order id %s", midtrans_order_id)
             return NotificationOutcome(
-                outcome=Outcome.UNKNOWN_ORDER if event else Outcome.DUPLICATE,
+                outcome=Outcome.UNKNOWN_ORDER,
                 midtrans_order_id=midtrans_order_id,
-                event_id=event.pk if event else None,
+                event_id=event.pk,
             )
-        attempt_id, order_id = found
-        # The order row lock serialises every event of the order (webhook and reconciliation);
-        # everything read after it is current.
-        order = Order.objects.select_for_update().get(pk=order_id)
-        attempt = PaymentAttempt.objects.get(pk=attempt_id)
-        event = _event_store(
-            payload=payload, key=key, source=source, attempt=attempt, remote_ip=remote_ip
-        )
-        if event is None:
-            logger.info("duplicate notification %s ignored", key)
-            return NotificationOutcome(
-                outcome=Outcome.DUPLICATE,
-                midtrans_order_id=midtrans_order_id,
-                order_id=order_id,
-                order_status=order.status,
+        with correlate(order.order_id):
+            if order.seen:
+                logger.info("duplicate notification %s ignored", key)
+                return NotificationOutcome(
+                    outcome=Outcome.DUPLICATE,
+                    midtrans_order_id=midtrans_order_id,
+                    order_id=order.order_id,
+                    order_status=order.status,
+                )
+            attempt = PaymentAttempt.objects.get(midtrans_order_id=midtrans_order_id)
+            attempt.order = order
+            event = _event_store(
+                payload=payload, key=key, source=source, attempt=attempt, remote_ip=remote_ip
             )
-        ctx = _Context(
-            event=event, attempt=attempt, order=order, payload=payload, actor=actor, now=now
-        )
-        outcome = _event_apply(ctx)
-        if source == EventSource.RECONCILIATION and outcome in ORDER_CHANGING_OUTCOMES:
-            # Midtrans knew something our webhook never told us: the notification was lost
-            # (or is late). The order is fixed now; ops should know the webhook path leaks.
-            _alert(
-                key=f"reconciliation_discrepancy:event:{event.pk}",
-                subject=f"Rekonsiliasi mengubah order {order_id}",
-                message=(
-                    f"Midtrans melaporkan '{event.transaction_status}' untuk {midtrans_order_id}, "
-                    f"tetapi webhook-nya tidak pernah kami terima. Order kini {ctx.order.status} "
-                    f"({outcome}). Periksa pengiriman notifikasi Midtrans ke situs."
-                ),
-                order=ctx.order,
+            ctx = _Context(
+                event=event, attempt=attempt, order=order, payload=payload, actor=actor, now=now
             )
-        event.outcome = outcome
-        event.save(update_fields=["outcome"])
-        logger.info(
-            "midtrans %s %s (%s) -> %s; order %s",
-            midtrans_order_id,
-            event.transaction_status,
-            source,
-            outcome,
-            ctx.order.status,
-        )
+            outcome = _event_apply(ctx)
+            if source == EventSource.RECONCILIATION and outcome in ORDER_CHANGING_OUTCOMES:
+                # Midtrans knew something our webhook never told us: the notification was lost
+                # (or is late). The order is fixed now; ops should know the webhook path leaks.
+                _alert(
+                    key=f"reconciliation_discrepancy:event:{event.pk}",
+                    subject=f"Rekonsiliasi mengubah order {order.order_id}",
+                    message=(
+                        f"Midtrans melaporkan '{event.transaction_status}' untuk "
+                        f"{midtrans_order_id}, tetapi webhook-nya tidak pernah kami terima. "
+                        f"Order kini {ctx.order.status} ({outcome}). Periksa pengiriman "
+                        "notifikasi Midtrans ke situs."
+                    ),
+                    order=ctx.order,
+                )
+            event.outcome = outcome
+            event.save(update_fields=["outcome"])
+            logger.info(
+                "midtrans %s %s (%s) -> %s; order %s",
+                midtrans_order_id,
+                event.transaction_status,
+                source,
+                outcome,
+                ctx.order.status,
+            )
     return NotificationOutcome(
         outcome=outcome,
         midtrans_order_id=midtrans_order_id,
-        order_id=order_id,
+        order_id=order.order_id,
         event_id=event.pk,
         order_status=ctx.order.status,
     )

@@ -9,7 +9,8 @@ path), refunds and settlement reversals. After every step:
 
 * PAID <=> an ACTIVE entitlement;
 * the order never leaves PAID except for REFUNDED;
-* at most one automatic message per (order, channel, template);
+* at most one automatic message per (order, channel, template), per attempt for the
+  per-attempt ones;
 * every notification body the webhook accepted is stored (by its idempotency key).
 """
 
@@ -178,10 +179,12 @@ class PaymentPipeline(RuleBasedStateMachine):
 
     @invariant()
     def one_automatic_message_per_channel_and_template(self) -> None:
+        # Per-attempt messages (payment details, attempt failed) are one per attempt: their
+        # dedupe key names the attempt.
         keys = Counter(
             NotificationOutbox.objects.filter(order=self.order, resend_of=None)
             .exclude(template_name=Template.OPS_ALERT)
-            .values_list("channel", "template_name")
+            .values_list("channel", "template_name", "dedupe_key")
         )
         assert all(count == 1 for count in keys.values()), keys
 

@@ -1,0 +1,65 @@
+"""Query budgets of the notification pipeline (issue 16): how many SQL statements one webhook
+costs, counted the way production runs them. The tests are transactional, so each request's
+outermost `atomic` is a real BEGIN/COMMIT (which Django does not log as a query) rather than
+the SAVEPOINT pair a TestCase-wrapped test would add. Budgets are met by not reading twice and
+not taking savepoints, never by caching across requests."""
+
+import pytest
+
+from courses.services import customer_get_or_create
+from notifications.models import NotificationOutbox, Template
+from orders.models import OrderStatus
+from payments.tests.factories import PaymentAttemptFactory
+from payments.tests.webhook_cases import midtrans_body, post_notification
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SETTLEMENT_BUDGET = 15
+DUPLICATE_BUDGET = 5
+PENDING_BUDGET = 8
+
+
+def notify(client, body, outcome: str) -> None:
+    response = post_notification(client, body)
+    assert response.status_code == 200, response.content
+    assert response.json()["outcome"] == outcome
+
+
+@pytest.mark.parametrize("returning_customer", [False, True])
+def test_a_settlement_pays_within_its_budget(
+    client, django_assert_max_num_queries, returning_customer
+):
+    attempt = PaymentAttemptFactory()
+    if returning_customer:
+        customer_get_or_create(email=attempt.order.customer_email)
+
+    with django_assert_max_num_queries(SETTLEMENT_BUDGET):
+        notify(client, midtrans_body(attempt, "settlement"), "paid")
+
+    attempt.order.refresh_from_db()
+    assert attempt.order.status == OrderStatus.PAID
+    success = NotificationOutbox.objects.filter(template_name=Template.PAYMENT_SUCCESS_ACCESS)
+    assert success.count() == 2
+    assert all("login_url" in row.context for row in success)
+
+
+def test_a_duplicate_settlement_costs_almost_nothing(client, django_assert_max_num_queries):
+    attempt = PaymentAttemptFactory()
+    body = midtrans_body(attempt, "settlement")
+    notify(client, body, "paid")
+
+    with django_assert_max_num_queries(DUPLICATE_BUDGET):
+        notify(client, body, "duplicate")
+
+
+def test_a_pending_with_payment_details_within_its_budget(client, django_assert_max_num_queries):
+    attempt = PaymentAttemptFactory(order__status=OrderStatus.PENDING_PAYMENT)
+    body = midtrans_body(
+        attempt, "pending", va_numbers=[{"bank": "bca", "va_number": "12345678901"}]
+    )
+
+    with django_assert_max_num_queries(PENDING_BUDGET):
+        notify(client, body, "pending_recorded")
+
+    details = NotificationOutbox.objects.filter(template_name=Template.PAYMENT_DETAILS)
+    assert [row.context["payment"]["va_number"] for row in details] == ["12345678901"] * 2

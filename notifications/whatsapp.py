@@ -4,7 +4,8 @@ files under WHATSAPP_FILE_PATH.
 HTTP: `POST {WHATSAPP_GATEWAY_URL}/api/sendText` with header `X-Api-Key: WHATSAPP_GATEWAY_TOKEN`
 and JSON `{"session": WHATSAPP_SESSION, "chatId": "628…@c.us", "text": "…"}`; the message id is
 the response's `id` (a string, or WAHA's `{"_serialized": …}` object). Every request has a
-timeout (WHATSAPP_TIMEOUT seconds). Failures become `DeliveryError`: network errors, timeouts,
+timeout (WHATSAPP_TIMEOUT seconds) and goes through this process's kept-alive session
+(`buatfilm.sessions`). Failures become `DeliveryError`: network errors, timeouts,
 5xx, 429 (and auth errors, which ops fix) are transient; other 4xx (an invalid number, a request
 the gateway refuses) are permanent.
 """
@@ -19,6 +20,7 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
+from buatfilm.sessions import shared_session
 from notifications.errors import DeliveryError, status_is_permanent
 
 SEND_TEXT_PATH = "/api/sendText"
@@ -80,7 +82,7 @@ class WhatsAppClient:
         if self.token:
             headers["X-Api-Key"] = self.token
         try:
-            response = requests.post(
+            response = shared_session("whatsapp", requests.Session).post(
                 self.base_url + SEND_TEXT_PATH,
                 json={"session": self.session, "chatId": to, "text": text},
                 headers=headers,

@@ -39,6 +39,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from buatfilm.metrics import timed_midtrans_call
+from buatfilm.sessions import shared_session
 from payments.circuit import CircuitBreaker, CircuitOpen, Ticket
 
 logger = logging.getLogger(__name__)
@@ -299,7 +300,13 @@ class MidtransGateway:
         self.deadline_seconds = deadline_seconds
         self.breaker = breaker
         self.request_seconds = connect_timeout + read_timeout
-        self.session = TimeoutSession(connect_timeout=connect_timeout, read_timeout=read_timeout)
+        # One kept-alive session per process and timeouts, shared by every gateway (and thread).
+        self.session = shared_session(
+            ("midtrans", connect_timeout, read_timeout),
+            functools.partial(
+                TimeoutSession, connect_timeout=connect_timeout, read_timeout=read_timeout
+            ),
+        )
         self.snap = midtransclient.Snap(
             is_production=is_production, server_key=server_key, client_key=client_key
         )

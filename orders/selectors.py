@@ -31,8 +31,10 @@ def order_for_customer(*, order_id: str, access_key: str) -> Order | None:
     look the same (None), so order ids alone reveal nothing."""
     if not access_key:
         return None
-    order = Order.objects.select_related("package__course").filter(order_id=order_id).first()
-    if order is None:
+    # `get`, not `first()`: no ORDER BY to build for a primary-key lookup.
+    try:
+        order = Order.objects.select_related("package__course").get(order_id=order_id)
+    except Order.DoesNotExist:
         return None
     if not secrets.compare_digest(order.access_key, access_key):
         return None

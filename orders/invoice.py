@@ -2,6 +2,7 @@
 print page and the PDF. The PDF is rendered with WeasyPrint; its system libraries (Pango,
 HarfBuzz) are installed by `.ci/run` and listed in the README."""
 
+import functools
 from typing import Any
 
 from django.conf import settings
@@ -28,11 +29,14 @@ def invoice_filename(*, order: Order) -> str:
     return f"kuitansi-{selectors.order_invoice_number(order=order)}.pdf"
 
 
-def _stylesheets() -> list[Any]:
+@functools.cache
+def _stylesheets() -> tuple[Any, ...]:
+    """The parsed stylesheets, once per process: parsing site.css was a third of every PDF's
+    time (the files change only with a deploy, which starts new processes)."""
     import weasyprint
 
     paths = [finders.find("css/site.css"), finders.find("css/invoice.css")]
-    return [weasyprint.CSS(filename=str(path)) for path in paths if path]
+    return tuple(weasyprint.CSS(filename=str(path)) for path in paths if path)
 
 
 def invoice_pdf(*, order: Order) -> bytes:
@@ -41,7 +45,7 @@ def invoice_pdf(*, order: Order) -> bytes:
 
     html = render_to_string("orders/receipt_pdf.html", invoice_context(order=order))
     document = weasyprint.HTML(string=html, base_url=settings.SITE_URL)
-    pdf: bytes = document.write_pdf(stylesheets=_stylesheets())
+    pdf: bytes = document.write_pdf(stylesheets=list(_stylesheets()))
     return pdf
 
 

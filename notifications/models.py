@@ -120,6 +120,19 @@ class NotificationOutbox(models.Model):
                 fields=["locked_until"], name="outbox_leased", condition=Q(status="SENDING")
             ),
             models.Index(fields=["channel", "status"], name="outbox_backlog"),
+            # The dashboard's backlog and DLQ count (its statuses, CANCELLED included): never
+            # the millions SENT, so the partial index stays as small as the backlog.
+            models.Index(
+                fields=["channel", "status", "created_at"],
+                name="outbox_undelivered",
+                condition=Q(status__in=["PENDING", "SENDING", "RETRYING", "CANCELLED", "DLQ"]),
+            ),
+            # The dashboard's recent ops alerts, newest first.
+            models.Index(
+                fields=["-created_at"],
+                name="outbox_ops_alerts",
+                condition=Q(template_name="ops_alert"),
+            ),
         ]
 
     def __str__(self) -> str:

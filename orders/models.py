@@ -166,6 +166,14 @@ class Order(models.Model):
                 condition=Q(status="PENDING_PAYMENT"),
             ),
             models.Index(fields=["status", "created_at"], name="order_status_created"),
+            # The dashboard's funnel and success metrics: orders created in the last days.
+            models.Index(fields=["created_at"], name="order_created"),
+            # Reconciliation's late-settlement group: EXPIRED/FAILED orders changed recently.
+            models.Index(
+                fields=["updated_at"],
+                name="order_closed_recently",
+                condition=Q(status__in=["EXPIRED", "FAILED"]),
+            ),
         ]
 
     def __str__(self) -> str:

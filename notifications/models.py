@@ -133,6 +133,8 @@ class NotificationOutbox(models.Model):
                 name="outbox_ops_alerts",
                 condition=Q(template_name="ops_alert"),
             ),
+            # Lease takeovers (the duplicate-notification metric): retried rows only.
+            models.Index(fields=["order"], name="outbox_retried", condition=Q(attempt_count__gt=1)),
         ]
 
     def __str__(self) -> str:

@@ -26,11 +26,12 @@ from supportdesk.labels import Label
 from supportdesk.models import AuditLog
 
 FUNNEL_DAYS = 14
+# Rows not delivered (yet, or ever). CANCELLED is not backlog: the relevance rule decided not
+# to send, and counting every such row since the shop opened grew with its whole history.
 BACKLOG_STATUSES = (
     OutboxStatus.PENDING,
     OutboxStatus.SENDING,
     OutboxStatus.RETRYING,
-    OutboxStatus.CANCELLED,
     OutboxStatus.DLQ,
 )
 
@@ -634,10 +635,9 @@ def success_metrics(*, since: datetime, until: datetime) -> SuccessMetrics:
       settlement, or a capture with fraud `accept`) ÷ orders created;
     - payment → success (target ≥ 95 %): of those, orders that became PAID with course access
       (PAID now, or REFUNDED later: it was fulfilled) ÷ orders paid at Midtrans;
-    - duplicate notifications (target 0): automatic customer messages of those orders sent
-      more than once for the same (order, channel, template), plus messages whose delivery was
-      taken over after a worker lost its lease (possibly delivered twice); staff resends are
-      not duplicates;
+    - duplicate notifications (target 0): automatic customer messages of those orders whose
+      delivery was taken over after a worker lost its lease (possibly delivered twice; a second
+      row for the same message is impossible by constraint); staff resends are not duplicates;
     - course access without PAID (target 0): ACTIVE entitlements whose order is not PAID —
       over all orders, not only the period's: it is an invariant, not a rate.
     """
@@ -655,23 +655,19 @@ def success_metrics(*, since: datetime, until: datetime) -> SuccessMetrics:
             filter=Q(paid_at_midtrans=True, status__in=SUCCESS_STATUSES, entitlement__isnull=False),
         ),
     )
+    # Two rows for one automatic message cannot exist: the outbox's unique constraints (one per
+    # (order, channel, template), or per dedupe key for the per-attempt ones) forbid them. What
+    # can happen is one row delivered twice: a claim that ended in neither a success nor a
+    # recorded error is a lease takeover, and the worker that lost it may have delivered before
+    # it died. Only retried rows can show it (a partial index keeps them few).
     automatic = NotificationOutbox.objects.filter(
-        order__in=orders, resend_of__isnull=True, status=OutboxStatus.SENT
+        order__in=orders, resend_of__isnull=True, status=OutboxStatus.SENT, attempt_count__gt=1
     ).exclude(template_name=Template.OPS_ALERT)
-    repeated = (
-        automatic.values("order_id", "channel", "template_name")
-        .annotate(sent=Count("pk"))
-        .filter(sent__gt=1)
-        .aggregate(extra=Sum("sent", default=0), groups=Count("order_id"))
+    duplicates = sum(
+        1
+        for attempts, errors in automatic.values_list("attempt_count", "error_history")
+        if attempts > len(errors or []) + 1
     )
-    duplicates = (repeated["extra"] or 0) - (repeated["groups"] or 0)
-    # A claim that ended in neither a success nor a recorded error is a lease takeover: the
-    # worker that lost it may have delivered before it died. Only retried rows can show it.
-    for attempts, errors in automatic.filter(attempt_count__gt=1).values_list(
-        "attempt_count", "error_history"
-    ):
-        if attempts > len(errors or []) + 1:
-            duplicates += 1
     access_without_paid = (
         Entitlement.objects.filter(status=Entitlement.Status.ACTIVE)
         .exclude(order__status=OrderStatus.PAID)

@@ -11,7 +11,8 @@ from django.urls import reverse
 
 from courses.models import Entitlement
 from courses.tests.factories import PackageFactory
-from notifications.models import NotificationOutbox, OutboxStatus
+from notifications.models import NotificationOutbox, OutboxStatus, Template
+from orders.messages import attempt_message_enqueue
 from orders.models import OrderStatus, PromoCode
 from orders.tests.lifecycle import order_in
 from payments.tests.factories import PaymentAttemptFactory, PaymentEventFactory
@@ -102,6 +103,30 @@ def test_targets_met_are_not_marked(db):
         ("duplicate_notifications", False),
         ("access_without_paid", False),
     ]
+
+
+def test_one_failure_message_per_attempt_is_not_a_duplicate(db):
+    """Two attempts of one order each failed: two `payment_attempt_failed` messages per channel,
+    both sent, one per attempt (their dedupe keys differ). Counted as duplicates before."""
+    with time_machine.travel(day(1), tick=False):
+        order = order_in(S.PENDING_PAYMENT)
+        for sequence in (1, 2):
+            attempt = PaymentAttemptFactory(order=order, sequence=sequence)
+            attempt_message_enqueue(
+                order=order,
+                attempt=attempt,
+                template=Template.PAYMENT_ATTEMPT_FAILED,
+                extra_context={"reason": "ditolak"},
+            )
+    NotificationOutbox.objects.filter(order=order).update(status=OutboxStatus.SENT)
+    assert (
+        NotificationOutbox.objects.filter(template_name=Template.PAYMENT_ATTEMPT_FAILED).count()
+        == 4
+    )
+
+    result = selectors.success_metrics(since=NOW - timedelta(days=7), until=NOW)
+
+    assert {m.key: m.value for m in result.metrics}["duplicate_notifications"] == 0
 
 
 @pytest.mark.parametrize("who", ["superuser", "support_user"])

@@ -38,6 +38,11 @@ def scheduled_jobs() -> list[Job]:
             settings.SCHEDULE_RESOLVE_STUCK_ATTEMPTS_SECONDS,
         ),
         Job(
+            "refresh_daily_stats",
+            "supportdesk.refresh_daily_stats",
+            settings.SCHEDULE_REFRESH_DAILY_STATS_SECONDS,
+        ),
+        Job(
             "dispatch_outbox",
             "notifications.dispatch_outbox",
             settings.SCHEDULE_DISPATCH_OUTBOX_SECONDS,

@@ -58,3 +58,31 @@ class AuditLog(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AuditLogImmutable("Audit log rows cannot be deleted.")
+
+
+class DailyOrderStats(models.Model):
+    """The dashboard's figures for the orders created on one WIB calendar day, by their status
+    at `refreshed_at` (a cohort, like `supportdesk.selectors.funnel_by_day`). Written only by
+    `supportdesk.services.daily_stats_refresh` (Beat, hourly); the dashboard reads closed days
+    from here and today live, so a view costs the same at 10k or 10M orders."""
+
+    day = models.DateField(verbose_name="hari (WIB)", unique=True)
+    created = models.PositiveIntegerField(default=0)
+    still_created = models.PositiveIntegerField(default=0)
+    pending = models.PositiveIntegerField(default=0)
+    paid = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    expired = models.PositiveIntegerField(default=0)
+    refunded = models.PositiveIntegerField(default=0)
+    revenue = models.BigIntegerField(default=0)
+    customer_paid = models.PositiveIntegerField(default=0)
+    fulfilled = models.PositiveIntegerField(default=0)
+    refreshed_at = models.DateTimeField(verbose_name="diperbarui")
+
+    class Meta:
+        verbose_name = "ringkasan order harian"
+        verbose_name_plural = "ringkasan order harian"
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.created} order, {self.paid} lunas"

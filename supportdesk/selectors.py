@@ -23,7 +23,7 @@ from orders.models import Order, OrderStatus
 from payments.models import PaymentAttempt, PaymentEvent
 from supportdesk import labels
 from supportdesk.labels import Label
-from supportdesk.models import AuditLog
+from supportdesk.models import AuditLog, DailyOrderStats
 
 FUNNEL_DAYS = 14
 # Rows not delivered (yet, or ever). CANCELLED is not backlog: the relevance rule decided not
@@ -427,6 +427,9 @@ class FunnelDay:
     expired: int = 0
     refunded: int = 0
     revenue: int = 0
+    # For the success metrics: orders Midtrans reported paid, and of those the fulfilled ones.
+    customer_paid: int = 0
+    fulfilled: int = 0
 
     @property
     def conversion(self) -> float | None:
@@ -474,41 +477,94 @@ _STATUS_COLUMNS = {
 }
 
 
-def funnel_by_day(*, now: datetime, days: int = FUNNEL_DAYS) -> list[FunnelDay]:
-    """The payment funnel for the last `days` WIB calendar days including today, oldest first,
-    one entry per day (zeros for days without orders). Each day counts the orders *created*
-    that day (WIB) and splits them by their *current* status (a cohort view, like the
-    addendum's `payment_funnel`); revenue is the sum of `final_amount` of those now PAID."""
-    today = timezone.localtime(now, WIB).date()
-    first_day = today - timedelta(days=days - 1)
-    since = datetime.combine(first_day, time.min, tzinfo=WIB)
+def _paid_at_midtrans() -> Exists:
+    """The order has a verified event saying the customer paid (settlement, capture+accept)."""
+    return Exists(
+        PaymentEvent.objects.filter(order_id=OuterRef("pk"), signature_valid=True).filter(
+            Q(transaction_status="settlement")
+            | Q(transaction_status="capture", fraud_status="accept")
+        )
+    )
+
+
+def day_figures(*, since: datetime, until: datetime) -> dict[date, dict[str, int]]:
+    """The `FunnelDay` figures of the orders created in [since, until), per WIB day of
+    creation, in one GROUP BY (the live source of the funnel and of the daily summary)."""
     aggregates = {
         name: Count("pk", filter=Q(status=status)) for name, status in _STATUS_COLUMNS.items()
     }
     rows = (
-        Order.objects.filter(created_at__gte=since)
-        .annotate(day=TruncDate("created_at", tzinfo=WIB))
+        Order.objects.filter(created_at__gte=since, created_at__lt=until)
+        .annotate(day=TruncDate("created_at", tzinfo=WIB), paid_at_midtrans=_paid_at_midtrans())
         .values("day")
         .annotate(
             created=Count("pk"),
             revenue=Sum("final_amount", filter=Q(status=OrderStatus.PAID), default=0),
+            customer_paid=Count("pk", filter=Q(paid_at_midtrans=True)),
+            fulfilled=Count(
+                "pk",
+                filter=Q(
+                    paid_at_midtrans=True,
+                    status__in=SUCCESS_STATUSES,
+                    entitlement__isnull=False,
+                ),
+            ),
             **aggregates,
         )
         .order_by("day")
     )
-    by_day: dict[date, dict[str, Any]] = {}
-    for row in cast("list[dict[str, Any]]", list(rows)):
-        by_day[row.pop("day")] = row
-    return [
-        FunnelDay(day=day, **by_day.get(day, {}))
-        for day in (first_day + timedelta(days=offset) for offset in range(days))
-    ]
+    return {row.pop("day"): row for row in cast("list[dict[str, Any]]", list(rows))}
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=WIB)
+
+
+def funnel_by_day(*, now: datetime, days: int = FUNNEL_DAYS) -> list[FunnelDay]:
+    """The payment funnel for the last `days` WIB calendar days including today, oldest first,
+    one entry per day (zeros for days without orders). Each day counts the orders *created*
+    that day (WIB) and splits them by their *current* status (a cohort view, like the
+    addendum's `payment_funnel`); revenue is the sum of `final_amount` of those now PAID.
+
+    Closed days come from the daily summary (`DailyOrderStats`, refreshed hourly) when it has
+    them; from the first day it lacks up to `now` the orders are aggregated live, so the view
+    reads a handful of rows whatever the shop's size, and is exact without a summary."""
+    today = timezone.localtime(now, WIB).date()
+    first_day = today - timedelta(days=days - 1)
+    all_days = [first_day + timedelta(days=offset) for offset in range(days)]
+    stored = {
+        row["day"]: row
+        for row in DailyOrderStats.objects.filter(day__gte=first_day, day__lt=today).values(
+            "day", *FUNNEL_FIELDS
+        )
+    }
+    live_from = next(day for day in all_days if day not in stored)  # today is never stored
+    by_day: dict[date, dict[str, Any]] = {
+        day: {name: row[name] for name in FUNNEL_FIELDS}
+        for day, row in stored.items()
+        if day < live_from
+    }
+    by_day |= day_figures(since=_midnight(live_from), until=now)
+    return [FunnelDay(day=day, **by_day.get(day, {})) for day in all_days]
+
+
+FUNNEL_FIELDS = (
+    "created",
+    "still_created",
+    "pending",
+    "paid",
+    "failed",
+    "expired",
+    "refunded",
+    "revenue",
+    "customer_paid",
+    "fulfilled",
+)
 
 
 def funnel_totals(days: list[FunnelDay]) -> FunnelDay:
     """The sum of a funnel (its `day` is the last day's)."""
-    names = ("created", "still_created", "pending", "paid", "failed", "expired", "refunded")
-    sums = {name: sum(getattr(d, name) for d in days) for name in (*names, "revenue")}
+    sums = {name: sum(getattr(d, name) for d in days) for name in FUNNEL_FIELDS}
     return FunnelDay(day=days[-1].day if days else timezone.localdate(), **sums)
 
 
@@ -556,13 +612,13 @@ def dashboard_snapshot(*, now: datetime | None = None, days: int = FUNNEL_DAYS) 
     """Everything the support dashboard shows, read at `now`."""
     now = now or timezone.now()
     funnel = funnel_by_day(now=now, days=days)
-    since = datetime.combine(funnel[0].day, time.min, tzinfo=WIB)
+    totals = funnel_totals(funnel)
     return Dashboard(
-        success=success_metrics(since=since, until=now),
+        success=success_metrics(since=_midnight(funnel[0].day), until=now, period=totals),
         days=days,
         now=now,
         funnel=funnel,
-        totals=funnel_totals(funnel),
+        totals=totals,
         backlog=notification_backlog(),
         dlq_count=NotificationOutbox.objects.filter(status=OutboxStatus.DLQ).count(),
         oldest_pending=oldest_pending_order(),
@@ -627,7 +683,9 @@ def _rate(part: int, whole: int) -> float | None:
     return None if not whole else 100.0 * part / whole
 
 
-def success_metrics(*, since: datetime, until: datetime) -> SuccessMetrics:
+def success_metrics(
+    *, since: datetime, until: datetime, period: FunnelDay | None = None
+) -> SuccessMetrics:
     """The four success metrics of the use cases for orders created in [since, until), plus
     revenue per package and promo usage, each aggregated by the database:
 
@@ -640,21 +698,28 @@ def success_metrics(*, since: datetime, until: datetime) -> SuccessMetrics:
       row for the same message is impossible by constraint); staff resends are not duplicates;
     - course access without PAID (target 0): ACTIVE entitlements whose order is not PAID —
       over all orders, not only the period's: it is an invariant, not a rate.
+
+    `period`: the funnel totals of exactly [since, until) (the dashboard has them, partly from
+    the daily summary); without it the first three counts are aggregated here.
     """
     orders = Order.objects.filter(created_at__gte=since, created_at__lt=until)
-    paid_at_midtrans = PaymentEvent.objects.filter(
-        order_id=OuterRef("pk"), signature_valid=True
-    ).filter(
-        Q(transaction_status="settlement") | Q(transaction_status="capture", fraud_status="accept")
-    )
-    counts = orders.annotate(paid_at_midtrans=Exists(paid_at_midtrans)).aggregate(
-        created=Count("pk"),
-        customer_paid=Count("pk", filter=Q(paid_at_midtrans=True)),
-        fulfilled=Count(
-            "pk",
-            filter=Q(paid_at_midtrans=True, status__in=SUCCESS_STATUSES, entitlement__isnull=False),
-        ),
-    )
+    if period is None:
+        counts = orders.annotate(paid_at_midtrans=_paid_at_midtrans()).aggregate(
+            created=Count("pk"),
+            customer_paid=Count("pk", filter=Q(paid_at_midtrans=True)),
+            fulfilled=Count(
+                "pk",
+                filter=Q(
+                    paid_at_midtrans=True, status__in=SUCCESS_STATUSES, entitlement__isnull=False
+                ),
+            ),
+        )
+    else:  # the dashboard's funnel totals over exactly [since, until) already hold them
+        counts = {
+            "created": period.created,
+            "customer_paid": period.customer_paid,
+            "fulfilled": period.fulfilled,
+        }
     # Two rows for one automatic message cannot exist: the outbox's unique constraints (one per
     # (order, channel, template), or per dedupe key for the per-attempt ones) forbid them. What
     # can happen is one row delivered twice: a claim that ended in neither a success nor a

@@ -5,9 +5,11 @@ layer: it may import every other app; nothing below imports it."""
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from notifications.models import NotificationOutbox
 from orders.messages import order_message_resend
@@ -16,8 +18,9 @@ from payments.cancellation import CancelResult, order_cancel
 from payments.models import PaymentEvent
 from payments.reconciliation import AttemptReconciliation, payment_reconcile_order
 from payments.refunds import RecordedRefund, refund_record_offline
-from supportdesk import exports
+from supportdesk import exports, selectors
 from supportdesk.audit import audit_record, staff_actor
+from supportdesk.models import DailyOrderStats
 
 logger = logging.getLogger(__name__)
 
@@ -268,3 +271,34 @@ def support_record_refund(
         ip_address=ip_address,
     )
     return recorded
+
+
+# The dashboard's longest period (`selectors.PERIOD_CHOICES`) plus one day: every closed day a
+# dashboard can show is recomputed by each run, so a status change weeks after the order (a
+# refund, a late payment) reaches its day's row within one run.
+DAILY_STATS_DAYS = max(selectors.PERIOD_CHOICES) + 1
+
+
+def daily_stats_refresh(*, now: datetime | None = None, days: int = DAILY_STATS_DAYS) -> int:
+    """Recompute `DailyOrderStats` for the `days` closed WIB days before today (one GROUP BY
+    over those days' orders, one upsert); today is always read live. Idempotent; safe to
+    overlap with itself. Returns the number of day rows written."""
+    now = now or timezone.now()
+    today = timezone.localtime(now, selectors.WIB).date()
+    first_day = today - timedelta(days=days)
+    figures = selectors.day_figures(
+        since=datetime.combine(first_day, datetime.min.time(), tzinfo=selectors.WIB),
+        until=datetime.combine(today, datetime.min.time(), tzinfo=selectors.WIB),
+    )
+    rows = [
+        DailyOrderStats(day=day, refreshed_at=now, **figures.get(day, {}))
+        for day in (first_day + timedelta(days=offset) for offset in range(days))
+    ]
+    DailyOrderStats.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["day"],
+        update_fields=[*selectors.FUNNEL_FIELDS, "refreshed_at"],
+    )
+    logger.info("daily_stats_refresh: %s day(s) from %s", len(rows), first_day)
+    return len(rows)

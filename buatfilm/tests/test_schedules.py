@@ -12,6 +12,7 @@ EXPECTED = {
     "buatfilm: reconcile_payments": ("payments.reconcile_payments", 600),
     "buatfilm: dispatch_outbox": ("notifications.dispatch_outbox", 60),
     "buatfilm: resolve_stuck_attempts": ("payments.resolve_stuck_attempts", 120),
+    "buatfilm: refresh_daily_stats": ("supportdesk.refresh_daily_stats", 3600),
 }
 
 
@@ -26,14 +27,14 @@ def current():
 def test_setup_schedules_twice_leaves_exactly_the_expected_tasks():
     out = StringIO()
     call_command("setup_schedules", stdout=out)
-    assert "5 created, 0 updated, 0 removed" in out.getvalue()
+    assert "6 created, 0 updated, 0 removed" in out.getvalue()
     first_change = PeriodicTasks.last_change()
 
     out = StringIO()
     call_command("setup_schedules", stdout=out)
-    assert "0 created, 5 updated, 0 removed" in out.getvalue()
+    assert "0 created, 6 updated, 0 removed" in out.getvalue()
     assert current() == EXPECTED
-    assert PeriodicTask.objects.count() == 5
+    assert PeriodicTask.objects.count() == 6
     assert PeriodicTasks.last_change() >= first_change
     for task in PeriodicTask.objects.all():
         assert task.enabled

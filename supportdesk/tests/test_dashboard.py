@@ -2,18 +2,22 @@
 backlog, DLQ, oldest pending order, recent ops alerts, the SVG chart, and who may see it."""
 
 from datetime import date, datetime, timedelta
+from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.contrib.auth.models import User
+from django.core.management import call_command
 from django.urls import reverse
 
 from notifications.models import Channel, NotificationOutbox, OutboxStatus
 from notifications.services import ops_alert_enqueue
-from orders.models import OrderStatus
-from orders.tests.lifecycle import order_in
+from orders.models import Order, OrderStatus
+from orders.tests.lifecycle import order_in, pay
 from supportdesk import selectors
+from supportdesk.models import DailyOrderStats
+from supportdesk.services import daily_stats_refresh
 from supportdesk.views import funnel_chart
 
 pytestmark = pytest.mark.django_db
@@ -93,6 +97,55 @@ def test_funnel_numbers_match_the_seeded_data_exactly(seeded):
     totals = selectors.funnel_totals(funnel)
     assert (totals.created, totals.paid, totals.revenue) == (10, 3, 1_397_000)
     assert round(totals.conversion, 1) == 30.0
+
+
+def test_the_daily_summary_gives_the_same_funnel_and_metrics(seeded):
+    live = selectors.dashboard_snapshot(now=NOW)
+
+    with time_machine.travel(NOW, tick=False):
+        assert daily_stats_refresh() == 31  # the 31 closed days before today
+    summary = selectors.dashboard_snapshot(now=NOW)
+
+    assert summary.funnel == live.funnel
+    assert summary.totals == live.totals
+    assert [(m.key, m.value) for m in summary.success.metrics] == [
+        (m.key, m.value) for m in live.success.metrics
+    ]
+    row = DailyOrderStats.objects.get(day=date(2026, 11, 19))
+    assert (row.created, row.paid, row.refunded, row.customer_paid, row.fulfilled) == (
+        4,
+        1,
+        1,
+        2,
+        2,
+    )
+
+
+def test_closed_days_are_read_from_the_summary_and_a_refresh_picks_up_changes(seeded):
+    with time_machine.travel(NOW, tick=False):
+        daily_stats_refresh()
+    # An order of 18 Nov is paid after the last refresh: the summary has not seen it yet.
+    with at(20, 9, 30):
+        pay(Order.objects.get(pk=seeded["oldest_pending"].pk))
+
+    stale = {d.day: d for d in selectors.funnel_by_day(now=NOW)}[date(2026, 11, 18)]
+    assert (stale.pending, stale.paid) == (1, 0)  # read from the summary, not the orders
+
+    with time_machine.travel(NOW, tick=False):
+        daily_stats_refresh()
+    fresh = {d.day: d for d in selectors.funnel_by_day(now=NOW)}[date(2026, 11, 18)]
+    assert (fresh.pending, fresh.paid, fresh.revenue) == (0, 1, 499_000)
+
+
+def test_the_summary_days_are_only_closed_days(seeded):
+    with time_machine.travel(NOW, tick=False):
+        daily_stats_refresh()
+    assert not DailyOrderStats.objects.filter(day__gte=date(2026, 11, 20)).exists()
+    # Today stays live: an order created now counts at once.
+    with at(20, 9, 45):
+        order_in(S.CREATED)
+    today = selectors.funnel_by_day(now=NOW)[-1]
+    assert (today.day, today.created) == (date(2026, 11, 20), 5)
 
 
 def test_backlog_dlq_oldest_pending_and_alerts(seeded):
@@ -194,3 +247,11 @@ def test_empty_dashboard_renders(client, superuser):
     html = response.content.decode()
     assert "Belum ada order dalam 14 hari terakhir" in html
     assert "Tidak ada antrean" in html
+
+
+def test_the_refresh_command_writes_the_summary(seeded):
+    out = StringIO()
+    with time_machine.travel(NOW, tick=False):
+        call_command("refresh_daily_stats", stdout=out)
+    assert out.getvalue().strip() == "refresh_daily_stats: 31 day(s) written"
+    assert DailyOrderStats.objects.get(day=date(2026, 11, 7)).paid == 1

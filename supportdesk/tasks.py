@@ -1,0 +1,10 @@
+"""Thin Celery tasks for the support desk; the rules are in supportdesk.services."""
+
+from celery import shared_task
+
+from supportdesk import services
+
+
+@shared_task(name="supportdesk.refresh_daily_stats", ignore_result=True)
+def refresh_daily_stats() -> int:
+    return services.daily_stats_refresh()

@@ -136,6 +136,12 @@ class Order(models.Model):
     failed_at = models.DateTimeField(verbose_name="gagal", null=True, blank=True)
     expired_at = models.DateTimeField(verbose_name="kedaluwarsa", null=True, blank=True)
     refunded_at = models.DateTimeField(verbose_name="dikembalikan", null=True, blank=True)
+    # When reconciliation last asked Midtrans about this order (`payments.reconciliation`,
+    # written with UPDATE so `updated_at` keeps meaning "the order changed"): the rotation of
+    # `orders_to_reconcile`, a plain column instead of a per-candidate subquery.
+    last_reconciled_at = models.DateTimeField(
+        verbose_name="terakhir direkonsiliasi", null=True, blank=True
+    )
 
     class Meta:
         verbose_name = "order"
@@ -166,8 +172,6 @@ class Order(models.Model):
                 condition=Q(status="PENDING_PAYMENT"),
             ),
             models.Index(fields=["status", "created_at"], name="order_status_created"),
-            # The dashboard's funnel and success metrics: orders created in the last days.
-            models.Index(fields=["created_at"], name="order_created"),
             # Reconciliation's late-settlement group: EXPIRED/FAILED orders changed recently.
             models.Index(
                 fields=["updated_at"],

@@ -68,8 +68,9 @@ def payment_reconcile_order(
     is applied in its own.
 
     DANA is asked by its transaction_id (https://docs.midtrans.com/reference/dana); without
-    one yet the result is NO_TRANSACTION_ID. Every asked attempt gets `last_reconciled_at`
-    (the rotation in `orders_to_reconcile`), whatever the answer.
+    one yet the result is NO_TRANSACTION_ID. Every asked attempt, and the order, gets
+    `last_reconciled_at` (the order's is the rotation in `orders_to_reconcile`), whatever the
+    answer.
 
     One attempt's Midtrans failure (unreachable, 4xx, bad signature) is recorded as an ERROR
     result and does not stop the others. Raises `Order.DoesNotExist` for an unknown order id.
@@ -78,14 +79,15 @@ def payment_reconcile_order(
         raise Order.DoesNotExist(f"order {order_id} does not exist")
     candidates = attempts_to_ask() if only_open else PaymentAttempt.objects.exclude(snap_token="")
     attempts = list(candidates.filter(order_id=order_id).order_by("sequence"))
+    asked_at = now or timezone.now()
+    if attempts:
+        Order.objects.filter(pk=order_id).update(last_reconciled_at=asked_at)
     gateway = get_gateway()
     results: list[AttemptReconciliation] = []
     with correlate(order_id):
         for attempt in attempts:
             midtrans_order_id = attempt.midtrans_order_id
-            PaymentAttempt.objects.filter(pk=attempt.pk).update(
-                last_reconciled_at=now or timezone.now()
-            )
+            PaymentAttempt.objects.filter(pk=attempt.pk).update(last_reconciled_at=asked_at)
             ref = attempt_midtrans_ref(attempt)
             if ref is None:
                 results.append(

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, QuerySet
 
 from payments.models import AttemptStatus, EventSource, PaymentAttempt, PaymentEvent
 
@@ -170,19 +170,14 @@ def orders_to_reconcile(
     `pending_limit`; then EXPIRED/FAILED orders changed in the last `recent_hours` (a late
     settlement), at most `recent_limit`. Each group has its own budget, so a pile of abandoned
     checkouts can never crowd out a pending order. Only orders with an attempt still worth
-    asking (`attempts_to_ask`) count. Within a group, the order whose askable attempts were
-    asked longest ago (never = first) comes first, then the oldest order: a rotation that asks
-    every candidate within ceil(candidates / limit) runs."""
+    asking (`attempts_to_ask`) count. Within a group, the order asked longest ago
+    (`Order.last_reconciled_at`, never = first) comes first, then the oldest order: a rotation
+    that asks every candidate within ceil(candidates / limit) runs."""
     from orders.models import Order, OrderStatus
 
     askable = attempts_to_ask().filter(order=OuterRef("pk"))
-    last_asked = Subquery(
-        askable.order_by(F("last_reconciled_at").asc(nulls_first=True)).values(
-            "last_reconciled_at"
-        )[:1]
-    )
-    candidates = Order.objects.filter(Exists(askable)).annotate(last_asked=last_asked)
-    rotation = (F("last_asked").asc(nulls_first=True), "created_at")
+    candidates = Order.objects.filter(Exists(askable))
+    rotation = (F("last_reconciled_at").asc(nulls_first=True), "created_at")
     pending = candidates.filter(
         status=OrderStatus.PENDING_PAYMENT,
         created_at__lte=now - timedelta(minutes=pending_after_minutes),

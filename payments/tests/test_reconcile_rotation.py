@@ -105,6 +105,21 @@ def test_every_recent_candidate_is_asked_within_ceil_n_over_budget_runs(sim, set
     assert seen == expired
 
 
+def test_asking_stamps_the_order_for_the_rotation_without_making_it_recent(sim):
+    [order_id] = expired_orders(1)
+    Order.objects.filter(pk=order_id).update(updated_at=timezone.now() - timedelta(hours=1))
+    before = Order.objects.get(pk=order_id)
+    assert before.last_reconciled_at is None
+
+    payment_reconcile_due()
+
+    after = Order.objects.get(pk=order_id)
+    assert after.last_reconciled_at is not None
+    # `updated_at` says when the order changed: being asked about is not a change, or the
+    # "closed in the last 48 h" group would keep every asked order forever.
+    assert after.updated_at == before.updated_at
+
+
 def test_final_attempts_are_not_asked_again(sim):
     order = OrderFactory(expires_at=timezone.now() - timedelta(minutes=1))
     attempt = snap_attempt(order, ["bca_va"])
@@ -192,3 +207,22 @@ def test_an_unstarted_dana_attempt_is_not_called_by_order_id(sim):
 
     assert [r["method"] for r in sim.simulator.requests_log] == ["POST"]  # only Snap
     assert result.order.status == S.FAILED
+
+
+def test_the_migration_carries_the_rotation_over_from_the_attempts():
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("orders.migrations.0005_order_last_reconciled_at")
+    asked_at = timezone.now() - timedelta(minutes=30)
+    order = OrderFactory(status=S.PENDING_PAYMENT)
+    PaymentAttemptFactory(order=order, sequence=1, last_reconciled_at=asked_at)
+    PaymentAttemptFactory(order=order, sequence=2, last_reconciled_at=None)
+    never = OrderFactory(status=S.PENDING_PAYMENT)
+    PaymentAttemptFactory(order=never)
+
+    migration.carry_over_from_attempts(apps, None)
+
+    assert Order.objects.get(pk=order.pk).last_reconciled_at == asked_at
+    assert Order.objects.get(pk=never.pk).last_reconciled_at is None

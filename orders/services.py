@@ -179,6 +179,18 @@ def order_transition(
     event, EXPIRED before `expires_at`). On any error nothing is written.
     """
     now = now or timezone.now()
+    check = partial(_check_move, to_status=to_status, payment_event=payment_event, now=now)
+    move = partial(
+        _move,
+        to_status=to_status,
+        actor=actor,
+        reason=reason,
+        payment_event=payment_event,
+        ip_address=ip_address,
+        now=now,
+        notify=notify,
+        attempt=attempt,
+    )
     with correlate(order_id):
         if locked_order is not None:
             if locked_order.order_id != order_id:
@@ -187,35 +199,13 @@ def order_transition(
                 raise transaction.TransactionManagementError(
                     "locked_order needs the caller's transaction (and its row lock)"
                 )
-            _check_move(
-                order=locked_order, to_status=to_status, payment_event=payment_event, now=now
-            )
+            check(order=locked_order)
             with transaction.atomic(savepoint=False):
-                return _move(
-                    order=locked_order,
-                    to_status=to_status,
-                    actor=actor,
-                    reason=reason,
-                    payment_event=payment_event,
-                    ip_address=ip_address,
-                    now=now,
-                    notify=notify,
-                    attempt=attempt,
-                )
+                return move(order=locked_order)
         with transaction.atomic():
             order = order_for_transition(order_id=order_id)
-            _check_move(order=order, to_status=to_status, payment_event=payment_event, now=now)
-            return _move(
-                order=order,
-                to_status=to_status,
-                actor=actor,
-                reason=reason,
-                payment_event=payment_event,
-                ip_address=ip_address,
-                now=now,
-                notify=notify,
-                attempt=attempt,
-            )
+            check(order=order)
+            return move(order=order)
 
 
 def order_for_transition(*, order_id: str) -> Order:

@@ -48,13 +48,10 @@ def customer_get_or_create(*, email: str) -> UserModel:
     return user
 
 
-def entitlement_grant(
-    *, order: Order, actor: str, now: datetime, user: UserModel | None = None
-) -> Entitlement:
-    """Create the one entitlement of a PAID order (for `user`, by default the customer account
-    of the order's email). The OneToOne on `order` makes a second grant impossible; the caller
-    holds the order row lock, so this never races with itself."""
-    user = user or customer_get_or_create(email=order.customer_email)
+def entitlement_grant(*, order: Order, actor: str, now: datetime) -> Entitlement:
+    """Create the one entitlement of a PAID order. The OneToOne on `order` makes a second grant
+    impossible; the caller holds the order row lock, so this never races with itself."""
+    user = customer_get_or_create(email=order.customer_email)
     entitlement = Entitlement.objects.create(
         order=order,
         user=user,

@@ -104,25 +104,8 @@ def outbox_enqueue(
         )
         for channel, recipient in recipients.items()
     ]
-    if assume_new:
-        pass
-    elif dedupe_key:
-        taken = set(
-            NotificationOutbox.objects.filter(
-                dedupe_key__in=[row.dedupe_key for row in rows]
-            ).values_list("dedupe_key", flat=True)
-        )
-        rows = [row for row in rows if row.dedupe_key not in taken]
-    elif order is not None:
-        taken = set(
-            NotificationOutbox.objects.filter(
-                order=order,
-                template_name=template,
-                resend_of=None,
-                dedupe_key=None,
-                channel__in=[row.channel for row in rows],
-            ).values_list("channel", flat=True)
-        )
+    if not assume_new:
+        taken = _queued_channels(order=order, template=template, rows=rows)
         rows = [row for row in rows if row.channel not in taken]
     skipped = set(recipients) - {row.channel for row in rows}
     if skipped:
@@ -130,6 +113,24 @@ def outbox_enqueue(
     created = NotificationOutbox.objects.bulk_create(rows) if rows else []
     outbox_dispatch_on_commit([row.pk for row in created])
     return created
+
+
+def _queued_channels(
+    *, order: Order | None, template: str, rows: list[NotificationOutbox]
+) -> set[str]:
+    """The channels of `rows` already queued: by dedupe key when the rows have one, else by
+    (order, channel, template) for an automatic order message; none for anything else."""
+    channels = [row.channel for row in rows]
+    keys = [row.dedupe_key for row in rows if row.dedupe_key]
+    if keys:
+        taken = NotificationOutbox.objects.filter(dedupe_key__in=keys)
+    elif order is not None:
+        taken = NotificationOutbox.objects.filter(
+            order=order, template_name=template, resend_of=None, dedupe_key=None
+        )
+    else:
+        return set()
+    return set(taken.filter(channel__in=channels).values_list("channel", flat=True))
 
 
 def _admin_change_url(model: str, pk: object) -> str:

@@ -173,13 +173,13 @@ class OrderCreateView(APIView):
         idempotency_key = f"api:{key}"
         order = selectors.order_by_idempotency_key(idempotency_key=idempotency_key)
         created = order is None
-        first = attempts.FirstAttempt()
+        recorded = None
         if order is None:
             serializer = CheckoutSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
             try:
-                order = checkout.checkout_create_order(
+                order, recorded = attempts.checkout_order_create(
                     package_code=data["package"],
                     customer_name=data["name"],
                     customer_email=data["email"],
@@ -189,12 +189,11 @@ class OrderCreateView(APIView):
                     idempotency_key=idempotency_key,
                     ip_address=client_ip_or_none(request._request),
                     user_agent=user_agent(request._request),
-                    on_insert=first,
                     key_checked=True,
                 )
             except checkout.CheckoutError as exc:
                 return Response({exc.field: [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
-        return self._start_payment(order, created=created, recorded=first.attempt)
+        return self._start_payment(order, created=created, recorded=recorded)
 
     def _start_payment(
         self, order: Order, *, created: bool, recorded: PaymentAttempt | None

@@ -1,7 +1,6 @@
 """Reads for the storefront and the order pages."""
 
 import secrets
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,19 +66,21 @@ def order_can_retry_payment(*, order: Order, now: datetime) -> bool:
     in-flight attempt (a CREATED attempt whose process died during the Snap call counts as
     failed once `attempt_is_stuck`). `payments.attempts.attempt_start` enforces the same rule
     under lock."""
-    return _can_retry(order=order, now=now, latest=lambda: order_latest_attempt(order=order))
+    return _retry_window_open(order=order, now=now) and _no_live_attempt(
+        latest=order_latest_attempt(order=order), now=now
+    )
 
 
-def _can_retry(*, order: Order, now: datetime, latest: Callable[[], PaymentAttempt | None]) -> bool:
-    if order.status not in (OrderStatus.CREATED, OrderStatus.PENDING_PAYMENT):
-        return False
-    if order.expires_at - now < timedelta(minutes=1):
-        return False
-    attempt = latest()
+def _retry_window_open(*, order: Order, now: datetime) -> bool:
+    return order.status in (
+        OrderStatus.CREATED,
+        OrderStatus.PENDING_PAYMENT,
+    ) and order.expires_at - now >= timedelta(minutes=1)
+
+
+def _no_live_attempt(*, latest: PaymentAttempt | None, now: datetime) -> bool:
     return (
-        attempt is None
-        or attempt.status == AttemptStatus.FAILED
-        or attempt_is_stuck(attempt, now=now)
+        latest is None or latest.status == AttemptStatus.FAILED or attempt_is_stuck(latest, now=now)
     )
 
 
@@ -116,7 +117,8 @@ def order_public_summary(*, order: Order, now: datetime) -> dict[str, Any]:
         "paid_at": order.paid_at.isoformat() if order.paid_at else None,
         "server_time": now.isoformat(),
         "seconds_left": max(0, int((order.expires_at - now).total_seconds())),
-        "can_retry_payment": _can_retry(order=order, now=now, latest=lambda: attempt),
+        "can_retry_payment": _retry_window_open(order=order, now=now)
+        and _no_live_attempt(latest=attempt, now=now),
         "payment_methods": [{"code": code, "name": name} for code, name in PaymentMethod.choices],
         "payment": payment,
         "customer": {

@@ -187,9 +187,8 @@ def checkout(request: HttpRequest, package_code: str) -> HttpResponse:
             },
             status=409,
         )
-    first = attempts.FirstAttempt()
     try:
-        order = checkout_service.checkout_create_order(
+        order, recorded = attempts.checkout_order_create(
             package_code=package.code,
             customer_name=data["name"],
             customer_email=data["email"],
@@ -199,7 +198,6 @@ def checkout(request: HttpRequest, package_code: str) -> HttpResponse:
             idempotency_key=form.idempotency_key,
             ip_address=client_ip_or_none(request),
             user_agent=user_agent(request),
-            on_insert=first,
         )
     except checkout_service.PromoInvalid as exc:
         form.add_error("promo_code", exc.message)
@@ -207,7 +205,7 @@ def checkout(request: HttpRequest, package_code: str) -> HttpResponse:
     except checkout_service.PackageUnavailable as exc:
         raise Http404("package not for sale") from exc
     _remember_order(request, order)
-    return _start_payment(request, order, recorded=first.attempt)
+    return _start_payment(request, order, recorded=recorded)
 
 
 def _owned_answer(

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from buatfilm.formatting import WIB
 from buatfilm.logging import correlate
+from orders.checkout import checkout_create_order
 from orders.models import Order, OrderStatus, PaymentMethod
 from orders.selectors import order_status_url
 from orders.services import order_for_transition, order_transition
@@ -174,16 +175,18 @@ def _too_late_error(order: Order) -> PaymentTooLate:
     )
 
 
-class FirstAttempt:
-    """The `on_insert` hook of `orders.checkout.checkout_create_order`: records attempt 1 in the
-    new order's own transaction (nobody can see the order yet: no lock, nothing to read) and
-    keeps it for `attempt_start(..., recorded=...)`. Stays None for an order that existed."""
+def checkout_order_create(**order_fields: Any) -> tuple[Order, PaymentAttempt | None]:
+    """`orders.checkout.checkout_create_order(**order_fields)` with attempt 1 recorded in the new
+    order's own transaction (nobody can see the order yet: no lock, nothing to read). Returns
+    the order and that CREATED attempt for `attempt_start(..., recorded=...)`, or None when the
+    idempotency key returned an order that existed. Raises what `checkout_create_order` does."""
+    recorded: list[PaymentAttempt] = []
 
-    def __init__(self) -> None:
-        self.attempt: PaymentAttempt | None = None
+    def record_first(order: Order) -> None:
+        recorded.append(_attempt_record(order=order, sequence=1))
 
-    def __call__(self, order: Order) -> None:
-        self.attempt = _attempt_record(order=order, sequence=1)
+    order = checkout_create_order(**order_fields, on_insert=record_first)
+    return order, (recorded[-1] if recorded else None)
 
 
 def attempt_start(
@@ -213,7 +216,7 @@ def attempt_start(
     FAILED: `PaymentUnavailable` (Midtrans unreachable, retryable) or `PaymentRejected`
     (Midtrans said 4xx).
 
-    `recorded`: the CREATED attempt 1 that `FirstAttempt` committed with the order; Snap is
+    `recorded`: the CREATED attempt 1 that `checkout_order_create` committed with the order; Snap is
     called for it instead of creating another."""
     with correlate(order_id):
         attempt = recorded or _attempt_create(

@@ -79,7 +79,6 @@ def send_email(
     headers: dict[str, str] | None = None,
     tags: list[str] | None = None,
     metadata: dict[str, str] | None = None,
-    attachments: list[tuple[str, bytes, str]] | None = None,
 ) -> str:
     """Send one email (subject + plain text + HTML alternative); returns the provider message id
     (anymail's `message_id`, the dev backend's id, or our own Message-ID header).
@@ -95,8 +94,6 @@ def send_email(
     )
     if rendered.html:
         message.attach_alternative(rendered.html, "text/html")
-    for filename, content, mimetype in attachments or []:
-        message.attach(filename, content, mimetype)
     # Read by anymail ESPs (tracking/webhooks); other backends ignore them.
     message.tags = tags or []  # type: ignore[attr-defined]
     message.metadata = metadata or {}  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from content.context_processors import seller_identity
 from orders import selectors
-from orders.models import Order, OrderStatus
+from orders.models import Order
 
 
 def invoice_context(*, order: Order) -> dict[str, Any]:
@@ -47,11 +47,3 @@ def invoice_pdf(*, order: Order) -> bytes:
     document = weasyprint.HTML(string=html, base_url=settings.SITE_URL)
     pdf: bytes = document.write_pdf(stylesheets=list(_stylesheets()))
     return pdf
-
-
-def invoice_attachments(row: Any) -> list[tuple[str, bytes, str]]:
-    """The PDF invoice for the payment-success email, while the order is still PAID."""
-    order = Order.objects.filter(pk=row.order_id).first() if row.order_id else None
-    if order is None or order.status != OrderStatus.PAID:
-        return []
-    return [(invoice_filename(order=order), invoice_pdf(order=order), "application/pdf")]

@@ -13,7 +13,7 @@ from courses.services import access_message_context
 from notifications import services as outbox
 from notifications.models import Channel, NotificationOutbox, Template
 from orders.models import Order, OrderStatus
-from orders.selectors import order_status_url
+from orders.selectors import order_invoice_number, order_receipt_pdf_url, order_status_url
 from payments.models import AttemptStatus, PaymentAttempt
 
 S = OrderStatus
@@ -65,6 +65,12 @@ def order_message_context(
     payment: dict[str, Any] = {}
     if not template or S.PENDING_PAYMENT in VALID_IN.get(template, ()):
         payment = _payment_context(attempt or order.attempts.order_by("-sequence").first())
+    receipt: dict[str, str] = {}
+    if template == Template.PAYMENT_SUCCESS_ACCESS:
+        receipt = {
+            "invoice_number": order_invoice_number(order=order),
+            "receipt_pdf_url": order_receipt_pdf_url(order),
+        }
     return {
         "order_id": order.order_id,
         "customer_name": order.customer_name,
@@ -82,7 +88,7 @@ def order_message_context(
         "login_page_url": _site_url(reverse("courses:login")),
         "support_whatsapp_url": settings.SUPPORT_WHATSAPP_URL,
         "payment": payment,
-    }
+    } | receipt
 
 
 def order_recipient(order: Order, channel: str) -> str:

@@ -21,6 +21,13 @@ def order_status_url(order: Order) -> str:
     return f"{settings.SITE_URL}{path}?key={order.access_key}"
 
 
+def order_receipt_pdf_url(order: Order) -> str:
+    """The PDF invoice of a PAID order (absolute, with its access key): the success email links
+    to it rather than attaching it, so sending never waits for a PDF to be rendered."""
+    path = reverse("orders:receipt_pdf", kwargs={"order_id": order.order_id})
+    return f"{settings.SITE_URL}{path}?key={order.access_key}"
+
+
 def packages_for_sale() -> QuerySet[Package]:
     return Package.objects.filter(is_active=True, course__is_active=True).select_related("course")
 

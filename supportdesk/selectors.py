@@ -821,7 +821,7 @@ def success_metrics(
 # tokens, the order's access key inside `status_url`, or a one-time login link. Support needs
 # none of them to help a customer, and a screenshot of the admin must not leak them.
 _SECRET_KEY_PARTS = ("signature", "key", "token", "secret", "password")
-_SECRET_KEYS = frozenset({"login_url", "status_url", "redirect_url"})
+_SECRET_KEYS = frozenset({"login_url", "status_url", "redirect_url", "receipt_pdf_url"})
 REDACTED = "«disembunyikan»"
 
 

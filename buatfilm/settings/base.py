@@ -377,7 +377,13 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The receipt PDF shares the site's stylesheet: WeasyPrint warns about every modern
+        # CSS rule it ignores (media queries, clamp(), ...) on every PDF. Errors still show.
+        "weasyprint": {"level": "ERROR"},
+        "fontTools": {"level": "ERROR"},
+    },
 }
 AXES_VERBOSE = False
 

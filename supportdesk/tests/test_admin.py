@@ -521,6 +521,7 @@ def test_attempt_and_outbox_pages_hide_tokens_access_keys_and_login_links(
         order=paid_order, channel="EMAIL", template_name="payment_success_access"
     )
     assert "login_url" in success.context and paid_order.access_key in success.context["status_url"]
+    assert paid_order.access_key in success.context["receipt_pdf_url"]
     html = client.get(
         reverse("admin:notifications_notificationoutbox_change", args=[success.pk])
     ).content.decode()

@@ -15,6 +15,7 @@ accepted. Run standalone: `python -m devtools.fake_gateway --port 3001`.
 """
 
 import argparse
+import io
 import json
 import threading
 import time
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from socketserver import ThreadingMixIn
 from types import TracebackType
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
 StartResponse = Callable[..., Any]
 
@@ -39,7 +40,40 @@ class GatewayMessage:
     received_at: float = field(default_factory=time.time)
 
 
+class _KeepAliveServerHandler(ServerHandler):
+    http_version = "1.1"  # answers carry Content-Length, so the connection can stay open
+
+
 class _QuietHandler(WSGIRequestHandler):
+    """wsgiref answers one request per connection; a real gateway keeps connections alive,
+    and the client reuses them (`buatfilm.sessions`), so this serves requests until the
+    client closes (HTTP/1.1) instead of making every benchmark send pay a TCP handshake."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes
+
+    def handle(self) -> None:
+        self.close_connection = True
+        self.handle_one_request()
+        while not self.close_connection:
+            self.handle_one_request()
+
+    def handle_one_request(self) -> None:
+        self.raw_requestline = self.rfile.readline(65537)
+        if not self.raw_requestline or len(self.raw_requestline) > 65536:
+            self.close_connection = True
+            return
+        if not self.parse_request():  # an error answer was sent
+            return
+        # The body is read whole first: an answer that ignores it (401, a scripted failure)
+        # must not leave it in the stream, where it would be read as the next request.
+        body = io.BytesIO(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        handler = _KeepAliveServerHandler(
+            body, self.wfile, self.get_stderr(), self.get_environ(), multithread=False
+        )
+        handler.request_handler = self  # type: ignore[attr-defined]
+        handler.run(self.server.get_app())  # type: ignore[attr-defined]
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 

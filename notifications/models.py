@@ -119,6 +119,14 @@ class NotificationOutbox(models.Model):
             models.Index(
                 fields=["locked_until"], name="outbox_leased", condition=Q(status="SENDING")
             ),
+            # The claim walks this in id order (oldest first) and stops at its batch: the rows
+            # a worker may take, never the delivered history. `_due` names the statuses so the
+            # planner can prove the index applies.
+            models.Index(
+                fields=["id"],
+                name="outbox_claimable",
+                condition=Q(status__in=["PENDING", "RETRYING", "SENDING"]),
+            ),
             models.Index(fields=["channel", "status"], name="outbox_backlog"),
             # The dashboard's backlog and DLQ count (its statuses, CANCELLED included): never
             # the millions SENT, so the partial index stays as small as the backlog.

@@ -24,9 +24,11 @@ import logging
 import os
 import random
 import socket
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from math import inf
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,7 +40,6 @@ from django.utils import timezone
 
 from buatfilm.formatting import mask_email, mask_phone
 from buatfilm.logging import correlate
-from notifications.attachments import email_attachments
 from notifications.errors import DeliveryError
 from notifications.mailer import send_email
 from notifications.models import Channel, NotificationOutbox, OutboxStatus, Template
@@ -316,8 +317,15 @@ def _due(now: datetime) -> Q:
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     )
     lease_expired = Q(status=OutboxStatus.SENDING, locked_until__lte=now)
-    return waiting | lease_expired
+    claimable = Q(status__in=[OutboxStatus.PENDING, OutboxStatus.RETRYING, OutboxStatus.SENDING])
+    return claimable & (waiting | lease_expired)  # `claimable`: the outbox_claimable index
 
+
+# The claim reads each row's order status with it; a row sent within this many seconds of its
+# claim is judged on that read (its lease cannot have expired yet: the lease outlasts a whole
+# batch, see OUTBOX_CLAIM_BATCH). A row sent later (a slow batch) is read again before sending.
+CLAIM_FRESH_SECONDS = 1.0
+_ORDER_STATUS = F("order__status")
 
 # A leased row whose lease expired with every attempt used: each of its workers died (or
 # stalled) before writing a result back. It goes to the DLQ instead of being claimed again, so
@@ -347,7 +355,11 @@ def _claim(
             # Locked rows are being claimed by someone else right now: skip, don't wait. The
             # rows are read whole under the lock, so the claimed snapshot is built here rather
             # than read again after the UPDATE.
-            locked = list(candidates.select_for_update(skip_locked=True).order_by("pk")[:limit])
+            locked = list(
+                candidates.select_for_update(skip_locked=True, of=("self",))
+                .annotate(claimed_order_status=_ORDER_STATUS)
+                .order_by("pk")[:limit]
+            )
             exhausted = [
                 row.pk
                 for row in locked
@@ -379,10 +391,17 @@ def _claim(
                 if pk not in exhausted
                 and NotificationOutbox.objects.filter(due, pk=pk).update(**claim_values)
             ]
-            claimed = list(NotificationOutbox.objects.filter(pk__in=ids).order_by("pk"))
+            claimed = list(
+                NotificationOutbox.objects.filter(pk__in=ids)
+                .annotate(claimed_order_status=_ORDER_STATUS)
+                .order_by("pk")
+            )
         if exhausted:
             _dead_workers_to_dlq(exhausted, now=now)
-        return claimed
+    claimed_at = time.monotonic()
+    for row in claimed:
+        row.claimed_at = claimed_at
+    return claimed
 
 
 def _dead_workers_to_dlq(outbox_ids: list[int], *, now: datetime) -> None:
@@ -479,7 +498,6 @@ def _send(row: NotificationOutbox, extra_context: dict[str, Any] | None = None) 
                 headers={"X-BuatFilm-Outbox-Id": str(row.pk)},
                 tags=[row.template_name],
                 metadata={"outbox_id": str(row.pk), "order_id": row.order_id or ""},
-                attachments=email_attachments(row),
             )
         else:
             provider_id = WhatsAppClient().send_text(phone=row.recipient, text=rendered.text)
@@ -608,12 +626,15 @@ def outbox_send_claimed(*, claimed: NotificationOutbox, now: datetime | None = N
     already taken over, nothing is sent (`Outcome.LOST`). Returns an `Outcome` value."""
     order_id = claimed.order_id or str(claimed.context.get("order_id", "")) or "-"
     with correlate(order_id):
-        # One read checks our lease and the order's status now (the relevance rule).
-        still_ours = _fence(claimed).values_list("order__status", flat=True)[:1]
-        if not still_ours:
-            logger.warning("event=outbox_lease_lost before send %s", _log_fields(claimed))
-            return Outcome.LOST
-        order_status = still_ours[0]
+        if time.monotonic() - getattr(claimed, "claimed_at", -inf) < CLAIM_FRESH_SECONDS:
+            order_status = claimed.claimed_order_status  # read with the claim, just now
+        else:
+            # One read checks our lease and the order's status now (the relevance rule).
+            still_ours = _fence(claimed).values_list("order__status", flat=True)[:1]
+            if not still_ours:
+                logger.warning("event=outbox_lease_lost before send %s", _log_fields(claimed))
+                return Outcome.LOST
+            order_status = still_ours[0]
         if claimed.valid_order_statuses and order_status not in claimed.valid_order_statuses:
             reason = f"Tidak dikirim: order sudah {order_status}, pesan ini tidak relevan lagi"
             return _cancel(claimed=claimed, reason=reason, now=now)

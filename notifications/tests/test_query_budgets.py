@@ -9,7 +9,9 @@ from notifications.services import Outcome, outbox_deliver
 from notifications.tests.conftest import make_order
 from orders.messages import outbox_enqueue_for_order
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# PostgreSQL: the claim there is one SELECT ... FOR UPDATE SKIP LOCKED; SQLite, which has no
+# SKIP LOCKED, claims row by row (more statements, and not how production runs).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 DELIVERY_BUDGET = 6
 

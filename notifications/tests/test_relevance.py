@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.conf import settings
 
+from notifications import services
 from notifications.models import Channel, NotificationOutbox, OutboxStatus, Template
 from notifications.services import Outcome, outbox_claim_due, outbox_deliver, outbox_dispatch_due
 from orders.messages import VALID_IN, outbox_enqueue_for_order
@@ -80,6 +81,33 @@ def test_instructions_still_queued_at_paid_are_cancelled(gateway, anymail_backen
         OutboxStatus.SENT
     }
     assert all("Instruksi" not in message.subject for message in anymail_backend)
+
+
+@pytest.mark.parametrize(
+    ("fresh_seconds", "outcome"),
+    [(services.CLAIM_FRESH_SECONDS, Outcome.SENT), (0, Outcome.CANCELLED)],
+    ids=["sent-right-after-the-claim", "sent-late-in-a-slow-batch"],
+)
+def test_the_status_read_with_the_claim_holds_only_while_fresh(
+    gateway, anymail_backend, monkeypatch, fresh_seconds, outcome
+):
+    # The claim reads each row's order status; a row sent right away is judged on that read
+    # (no second query), one sent later is read again. Here the order is paid between the
+    # claim and the sends: only the late sends see it.
+    order = order_in(S.PENDING_PAYMENT)
+    claim = services._claim
+
+    def claim_then_pay(**kwargs):
+        rows = claim(**kwargs)
+        move(order, S.PAID)
+        return rows
+
+    monkeypatch.setattr(services, "_claim", claim_then_pay)
+    monkeypatch.setattr(services, "CLAIM_FRESH_SECONDS", fresh_seconds)
+    counts = outbox_dispatch_due(limit=2)
+    assert counts[outcome] == 2
+    statuses = {row.status for row in rows_of(order, Template.PAYMENT_INSTRUCTION).values()}
+    assert statuses == {OutboxStatus.SENT if outcome == Outcome.SENT else OutboxStatus.CANCELLED}
 
 
 def test_a_row_without_a_rule_is_always_sent(gateway, anymail_backend):

@@ -398,10 +398,42 @@ def _claim(
             )
         if exhausted:
             _dead_workers_to_dlq(exhausted, now=now)
+        _cancel_irrelevant(claimed, now=now)
     claimed_at = time.monotonic()
     for row in claimed:
         row.claimed_at = claimed_at
     return claimed
+
+
+def _irrelevance(row: NotificationOutbox, order_status: str | None) -> str:
+    """Why the row must not be sent with its order in `order_status` ("" = it may be sent)."""
+    if row.valid_order_statuses and order_status not in row.valid_order_statuses:
+        return f"Tidak dikirim: order sudah {order_status}, pesan ini tidak relevan lagi"
+    return ""
+
+
+def _cancel_irrelevant(claimed: list[NotificationOutbox], *, now: datetime) -> None:
+    """In the claim's transaction: rows whose order has left the statuses they are valid in
+    become CANCELLED at once (one UPDATE per reason, not one per row: after an outage most
+    of a backlog can be instructions for orders paid meanwhile). They stay in `claimed`,
+    marked CANCELLED, so the caller counts them."""
+    by_reason: dict[str, list[NotificationOutbox]] = {}
+    for row in claimed:
+        if reason := _irrelevance(row, row.claimed_order_status):
+            by_reason.setdefault(reason, []).append(row)
+    for reason, rows in by_reason.items():
+        NotificationOutbox.objects.filter(pk__in=[row.pk for row in rows]).update(
+            status=OutboxStatus.CANCELLED,
+            next_attempt_at=None,
+            locked_until=None,
+            locked_by="",
+            last_error=reason,
+            updated_at=now,
+        )
+        for row in rows:
+            row.status, row.last_error = OutboxStatus.CANCELLED, reason
+            with correlate(row.order_id or "-"):
+                logger.info("event=outbox_cancelled %s reason=%s", _log_fields(row), reason)
 
 
 def _dead_workers_to_dlq(outbox_ids: list[int], *, now: datetime) -> None:
@@ -437,10 +469,11 @@ def outbox_claim_due(*, limit: int, worker_id: str, now: datetime | None = None)
 
     Due = PENDING/RETRYING with `next_attempt_at` empty or past, or SENDING with an expired
     lease. Each claimed row becomes SENDING with `locked_until = now + OUTBOX_LEASE_SECONDS`,
-    `locked_by = worker_id` and `attempt_count + 1`. Two concurrent callers never get the same
+    `locked_by = worker_id` and `attempt_count + 1`; a row no longer relevant to its order
+    becomes CANCELLED instead and is not returned. Two concurrent callers never get the same
     row (PostgreSQL: SKIP LOCKED; SQLite: conditional per-row update)."""
     rows = _claim(limit=limit, worker_id=worker_id, now=now or timezone.now())
-    return [row.pk for row in rows]
+    return [row.pk for row in rows if row.status == OutboxStatus.SENDING]
 
 
 def outbox_retry_delay(*, attempt: int) -> timedelta:
@@ -626,18 +659,16 @@ def outbox_send_claimed(*, claimed: NotificationOutbox, now: datetime | None = N
     already taken over, nothing is sent (`Outcome.LOST`). Returns an `Outcome` value."""
     order_id = claimed.order_id or str(claimed.context.get("order_id", "")) or "-"
     with correlate(order_id):
-        if time.monotonic() - getattr(claimed, "claimed_at", -inf) < CLAIM_FRESH_SECONDS:
-            order_status = claimed.claimed_order_status  # read with the claim, just now
-        else:
-            # One read checks our lease and the order's status now (the relevance rule).
+        if claimed.status == OutboxStatus.CANCELLED:  # by the claim, see _cancel_irrelevant
+            return Outcome.CANCELLED
+        if time.monotonic() - getattr(claimed, "claimed_at", -inf) >= CLAIM_FRESH_SECONDS:
+            # Not just claimed: one read checks our lease and the order's status now.
             still_ours = _fence(claimed).values_list("order__status", flat=True)[:1]
             if not still_ours:
                 logger.warning("event=outbox_lease_lost before send %s", _log_fields(claimed))
                 return Outcome.LOST
-            order_status = still_ours[0]
-        if claimed.valid_order_statuses and order_status not in claimed.valid_order_statuses:
-            reason = f"Tidak dikirim: order sudah {order_status}, pesan ini tidak relevan lagi"
-            return _cancel(claimed=claimed, reason=reason, now=now)
+            if reason := _irrelevance(claimed, still_ours[0]):
+                return _cancel(claimed=claimed, reason=reason, now=now)
         extra_context: dict[str, Any] = {}
         result: SendResult | None = None
         if provider := _SEND_TIME_CONTEXT.get(claimed.template_name):

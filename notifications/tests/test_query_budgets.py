@@ -5,7 +5,7 @@ production runs it (transactional test: the claim's `atomic` is BEGIN/COMMIT).""
 import pytest
 
 from notifications.models import Channel, NotificationOutbox, OutboxStatus, Template
-from notifications.services import Outcome, outbox_deliver
+from notifications.services import Outcome, outbox_deliver, outbox_dispatch_due
 from notifications.tests.conftest import make_order
 from orders.messages import outbox_enqueue_for_order
 
@@ -30,3 +30,26 @@ def test_one_delivery_within_its_budget(
 
     assert NotificationOutbox.objects.get(pk=row.pk).status == OutboxStatus.SENT
     assert len(gateway.messages if channel == Channel.WHATSAPP else anymail_backend) == 1
+
+
+@pytest.mark.parametrize("orders", [1, 4])
+def test_a_backlog_gone_irrelevant_is_cancelled_by_the_claim(orders, django_assert_num_queries):
+    # Instructions still queued when their orders were paid (a worker outage): the claim that
+    # finds them cancels them in one UPDATE, so the cost does not grow with their number.
+    from django.utils import timezone
+
+    from orders.models import Order, OrderStatus
+
+    for _ in range(orders):
+        outbox_enqueue_for_order(order=make_order(), template=Template.PAYMENT_INSTRUCTION)
+    Order.objects.update(status=OrderStatus.PAID, paid_at=timezone.now())
+
+    # One claim (BEGIN, SELECT … FOR UPDATE, UPDATE lease, UPDATE cancel, COMMIT) and the
+    # claim that finds nothing more (BEGIN, SELECT, COMMIT).
+    with django_assert_num_queries(8):
+        counts = outbox_dispatch_due(limit=50)
+
+    assert counts[Outcome.CANCELLED] == 2 * orders and counts[Outcome.SENT] == 0
+    rows = NotificationOutbox.objects.filter(template_name=Template.PAYMENT_INSTRUCTION)
+    assert {row.status for row in rows} == {OutboxStatus.CANCELLED}
+    assert all("PAID" in row.last_error for row in rows)

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from socketserver import ThreadingMixIn
 from types import TracebackType
-from typing import Any
+from typing import IO, Any, cast
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
 StartResponse = Callable[..., Any]
@@ -69,7 +69,11 @@ class _QuietHandler(WSGIRequestHandler):
         # must not leave it in the stream, where it would be read as the next request.
         body = io.BytesIO(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
         handler = _KeepAliveServerHandler(
-            body, self.wfile, self.get_stderr(), self.get_environ(), multithread=False
+            body,
+            cast(IO[bytes], self.wfile),
+            self.get_stderr(),
+            self.get_environ(),
+            multithread=False,
         )
         handler.request_handler = self  # type: ignore[attr-defined]
         handler.run(self.server.get_app())  # type: ignore[attr-defined]

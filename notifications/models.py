@@ -90,6 +90,10 @@ class NotificationOutbox(models.Model):
     updated_at = models.DateTimeField(verbose_name="diubah", auto_now=True)
     sent_at = models.DateTimeField(verbose_name="terkirim", null=True, blank=True)
 
+    # Not a column: when (time.monotonic()) a worker claimed the row, set on the rows
+    # `notifications.services._claim` returns.
+    claimed_at: float
+
     class Meta:
         verbose_name = "pesan keluar (outbox)"
         verbose_name_plural = "pesan keluar (outbox)"

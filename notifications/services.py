@@ -26,10 +26,10 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from math import inf
 from datetime import datetime, timedelta
+from math import inf
 from typing import Any
 
 from django.conf import settings
@@ -335,7 +335,7 @@ _EXHAUSTED = Q(status=OutboxStatus.SENDING, attempt_count__gte=F("max_attempts")
 
 def _claim(
     *, limit: int, worker_id: str, now: datetime, outbox_id: int | None = None
-) -> list[NotificationOutbox]:
+) -> Sequence[NotificationOutbox]:
     """Lease up to `limit` due rows to `worker_id`; returns them as claimed (the snapshot the
     fenced write-back compares against). Due rows whose attempts are used up go to the DLQ."""
     due = _due(now)
@@ -412,14 +412,14 @@ def _irrelevance(row: NotificationOutbox, order_status: str | None) -> str:
     return ""
 
 
-def _cancel_irrelevant(claimed: list[NotificationOutbox], *, now: datetime) -> None:
+def _cancel_irrelevant(claimed: Sequence[NotificationOutbox], *, now: datetime) -> None:
     """In the claim's transaction: rows whose order has left the statuses they are valid in
     become CANCELLED at once (one UPDATE per reason, not one per row: after an outage most
     of a backlog can be instructions for orders paid meanwhile). They stay in `claimed`,
     marked CANCELLED, so the caller counts them."""
     by_reason: dict[str, list[NotificationOutbox]] = {}
     for row in claimed:
-        if reason := _irrelevance(row, row.claimed_order_status):
+        if reason := _irrelevance(row, getattr(row, "claimed_order_status", None)):
             by_reason.setdefault(reason, []).append(row)
     for reason, rows in by_reason.items():
         NotificationOutbox.objects.filter(pk__in=[row.pk for row in rows]).update(

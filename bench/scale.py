@@ -1,9 +1,11 @@
 """`make bench-scale`: how the shop behaves with years of data (issue: costs that stay flat).
 
 Seeds a PostgreSQL database (`<DATABASE_URL name>_scale`, recreated; `--keep` keeps it) with a
-realistic history — orders over three years with their attempts, payment events, outbox
-messages, entitlements, customers and audit rows — with `COPY`, first at `--small` orders
-(default 10k), times every hot operation, grows the same database to `--orders` (default 1M),
+realistic history — orders with their attempts, payment events, outbox messages,
+entitlements, customers and audit rows — with `COPY`, first at `--small` orders (default 10k),
+times every hot operation, grows the same database to `--orders` (default 1M over `--days`,
+three years: ~900 orders a day; the 10k are the latest ~11 days of the same shop, so growing
+means a longer history at the same daily rate, as a real shop grows),
 times again, and prints both sizes, the ratio and each operation's query plan (a sequential
 scan over a big table is named). The goal: every operation grows at most 2x; a missed goal is
 a FAIL row, exit 1 means an operation could not run at all (the tool itself is broken).
@@ -172,8 +174,19 @@ IN_FLIGHT_ORDERS = 60
 METHODS = ("bca_va", "bni_va", "echannel", "gopay", "shopeepay", "dana", "other_qris")
 
 
-def seed(*, start: int, count: int, now: datetime, seeded: Seeded, rng: random.Random) -> None:
-    """Append orders `start .. start+count-1` (and everything that hangs off them)."""
+def seed(
+    *,
+    start: int,
+    count: int,
+    now: datetime,
+    seeded: Seeded,
+    rng: random.Random,
+    seconds_per_order: float,
+) -> None:
+    """Append orders `start .. start+count-1` (and everything that hangs off them). Orders
+    arrive at a steady rate, one per `seconds_per_order`, newest first: order `i` is about
+    `i * seconds_per_order` old, so a bigger database is the same shop with a longer history
+    (a day or a fortnight holds as many orders at 10k as at 1M), not a busier one."""
     from django.contrib.auth import get_user_model
 
     from courses.models import Entitlement, Package
@@ -184,7 +197,6 @@ def seed(*, start: int, count: int, now: datetime, seeded: Seeded, rng: random.R
 
     User = get_user_model()
     packages = list(Package.objects.select_related("course"))
-    span = timedelta(days=3 * 365).total_seconds()
     statuses = [s for s, w in STATUS_MIX for _ in range(w)]
 
     orders: list[dict[str, Any]] = []
@@ -193,7 +205,7 @@ def seed(*, start: int, count: int, now: datetime, seeded: Seeded, rng: random.R
         # Orders in flight today: a day's worth, however long the history behind them.
         recent = i < IN_FLIGHT_ORDERS
         created = now - timedelta(
-            seconds=rng.uniform(60, 20 * 3600) if recent else rng.uniform(0, span)
+            seconds=rng.uniform(60, 20 * 3600) if recent else (i + rng.random()) * seconds_per_order
         )
         status = "PENDING_PAYMENT" if recent else rng.choice(statuses)
         discount = package.price // 10 if i % 7 == 0 else 0
@@ -569,6 +581,11 @@ def operations(seeded: Seeded) -> list[tuple[str, Callable[[], Any]]]:
 
         daily_stats_refresh()
 
+    def integrity_checks() -> None:
+        from supportdesk.services import integrity_checks_run
+
+        integrity_checks_run()
+
     def outbox_claim() -> None:
         from notifications.services import outbox_claim_due
 
@@ -610,6 +627,7 @@ def operations(seeded: Seeded) -> list[tuple[str, Callable[[], Any]]]:
         ("outbox claim (rolled back)", rolled_back(outbox_claim)),
         # Hourly, not per request: its work is the orders of the 31 days it recomputes.
         ("job: daily summary (rolled back)", rolled_back(daily_summary)),
+        ("job: integrity check (rolled back)", rolled_back(integrity_checks)),
     ]
 
 
@@ -635,9 +653,10 @@ def _bulk_load_mode(on: bool) -> None:
 
 def _summary_refresh() -> None:
     """What Beat keeps current in production: the dashboard's daily summary."""
-    from supportdesk.services import daily_stats_refresh
+    from supportdesk.services import daily_stats_refresh, integrity_checks_run
 
     daily_stats_refresh()
+    integrity_checks_run()
 
 
 def _vacuum() -> None:
@@ -682,6 +701,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small", type=int, default=10_000, help="first size (default 10k)")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per operation")
     parser.add_argument("--keep", action="store_true", help="keep the *_scale database")
+    parser.add_argument(
+        "--days", type=int, default=3 * 365, help="history the full size spans (3 years)"
+    )
     parser.add_argument("--seed", type=int, default=20261202)
     args = parser.parse_args(argv)
     if args.orders <= args.small:
@@ -707,10 +729,11 @@ def main(argv: list[str] | None = None) -> int:
         rng = random.Random(args.seed)  # noqa: S311  (synthetic data, not secrets)
         now = datetime.now(UTC)
         seeded = Seeded()
+        rate = {"seconds_per_order": args.days * 86400 / args.orders}
 
         _bulk_load_mode(True)
         t0 = time.perf_counter()
-        seed(start=0, count=args.small, now=now, seeded=seeded, rng=rng)
+        seed(start=0, count=args.small, now=now, seeded=seeded, rng=rng, **rate)
         _vacuum()
         _summary_refresh()
         print(
@@ -724,7 +747,7 @@ def main(argv: list[str] | None = None) -> int:
         done = args.small
         while done < args.orders:
             n = min(step, args.orders - done)
-            seed(start=done, count=n, now=now, seeded=seeded, rng=rng)
+            seed(start=done, count=n, now=now, seeded=seeded, rng=rng, **rate)
             done += n
             print(f"bench-scale: {done:,} orders ({time.perf_counter() - t0:.0f} s)", flush=True)
         _bulk_load_mode(False)

@@ -86,3 +86,20 @@ class DailyOrderStats(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.created} order, {self.paid} lunas"
+
+
+class IntegrityCheck(models.Model):
+    """The last result of an all-time invariant check too costly for every dashboard view
+    (it reads every entitlement): written by `supportdesk.services.integrity_checks_run`
+    (Beat, hourly, with the daily summary), read by the dashboard."""
+
+    name = models.CharField(verbose_name="pemeriksaan", max_length=50, unique=True)
+    violations = models.PositiveIntegerField(verbose_name="pelanggaran", default=0)
+    checked_at = models.DateTimeField(verbose_name="diperiksa")
+
+    class Meta:
+        verbose_name = "pemeriksaan integritas"
+        verbose_name_plural = "pemeriksaan integritas"
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.violations}"

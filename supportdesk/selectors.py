@@ -15,7 +15,7 @@ from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
-from buatfilm.formatting import WIB, rupiah
+from buatfilm.formatting import WIB, rupiah, wib
 from courses.models import Entitlement
 from notifications.models import NotificationOutbox, OutboxStatus, Template
 from orders.messages import template_unavailable_reason
@@ -23,7 +23,7 @@ from orders.models import Order, OrderStatus
 from payments.models import PaymentAttempt, PaymentEvent
 from supportdesk import labels
 from supportdesk.labels import Label
-from supportdesk.models import AuditLog, DailyOrderStats
+from supportdesk.models import AuditLog, DailyOrderStats, IntegrityCheck
 
 FUNNEL_DAYS = 14
 # Rows not delivered (yet, or ever). CANCELLED is not backlog: the relevance rule decided not
@@ -683,6 +683,28 @@ def _rate(part: int, whole: int) -> float | None:
     return None if not whole else 100.0 * part / whole
 
 
+ACCESS_WITHOUT_PAID = "access_without_paid"
+
+
+def access_without_paid_count() -> int:
+    """ACTIVE entitlements whose order is not PAID (must be 0): one join over every
+    entitlement, so the hourly job runs it, not each dashboard view."""
+    return (
+        Entitlement.objects.filter(status=Entitlement.Status.ACTIVE)
+        .exclude(order__status=OrderStatus.PAID)
+        .count()
+    )
+
+
+def access_without_paid_checked() -> tuple[int, datetime | None]:
+    """The hourly check's last result and when it ran; counted now (and None) if it never
+    ran, e.g. on a fresh install before Beat's first hour."""
+    check = IntegrityCheck.objects.filter(name=ACCESS_WITHOUT_PAID).first()
+    if check is None:
+        return access_without_paid_count(), None
+    return check.violations, check.checked_at
+
+
 def success_metrics(
     *, since: datetime, until: datetime, period: FunnelDay | None = None
 ) -> SuccessMetrics:
@@ -697,7 +719,8 @@ def success_metrics(
       delivery was taken over after a worker lost its lease (possibly delivered twice; a second
       row for the same message is impossible by constraint); staff resends are not duplicates;
     - course access without PAID (target 0): ACTIVE entitlements whose order is not PAID —
-      over all orders, not only the period's: it is an invariant, not a rate.
+      over all orders, not only the period's: it is an invariant, not a rate; as of the
+      hourly check (`access_without_paid_checked`).
 
     `period`: the funnel totals of exactly [since, until) (the dashboard has them, partly from
     the daily summary); without it the first three counts are aggregated here.
@@ -733,11 +756,7 @@ def success_metrics(
         for attempts, errors in automatic.values_list("attempt_count", "error_history")
         if attempts > len(errors or []) + 1
     )
-    access_without_paid = (
-        Entitlement.objects.filter(status=Entitlement.Status.ACTIVE)
-        .exclude(order__status=OrderStatus.PAID)
-        .count()
-    )
+    access_without_paid, checked_at = access_without_paid_checked()
     by_package = (
         orders.filter(status=OrderStatus.PAID)
         .values("package_code", "package_name")
@@ -794,7 +813,8 @@ def success_metrics(
             value=access_without_paid,
             target=0,
             is_rate=False,
-            explanation="akses aktif yang ordernya tidak lunas (semua waktu)",
+            explanation="akses aktif yang ordernya tidak lunas (semua waktu"
+            + (f", diperiksa {wib(checked_at)})" if checked_at else ")"),
         ),
     ]
     return SuccessMetrics(

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from notifications.models import NotificationOutbox
+from notifications.services import ops_alert_enqueue
 from orders.messages import order_message_resend
 from orders.models import Order
 from payments.cancellation import CancelResult, order_cancel
@@ -20,7 +21,7 @@ from payments.reconciliation import AttemptReconciliation, payment_reconcile_ord
 from payments.refunds import RecordedRefund, refund_record_offline
 from supportdesk import exports, selectors
 from supportdesk.audit import audit_record, staff_actor
-from supportdesk.models import DailyOrderStats
+from supportdesk.models import DailyOrderStats, IntegrityCheck
 
 logger = logging.getLogger(__name__)
 
@@ -302,3 +303,30 @@ def daily_stats_refresh(*, now: datetime | None = None, days: int = DAILY_STATS_
     )
     logger.info("daily_stats_refresh: %s day(s) from %s", len(rows), first_day)
     return len(rows)
+
+
+def integrity_checks_run(*, now: datetime | None = None) -> int:
+    """The all-time invariant "no course access without PAID", counted once an hour (Beat,
+    with the daily summary) instead of on every dashboard view; stored for the dashboard and,
+    when broken, an ops alert (one per WIB day: it stays broken until someone fixes it).
+    Returns the number of violations."""
+    now = now or timezone.now()
+    violations = selectors.access_without_paid_count()
+    IntegrityCheck.objects.update_or_create(
+        name=selectors.ACCESS_WITHOUT_PAID,
+        defaults={"violations": violations, "checked_at": now},
+    )
+    if violations:
+        day = timezone.localtime(now, selectors.WIB).date()
+        ops_alert_enqueue(
+            dedupe_key=f"access_without_paid:{day.isoformat()}",
+            subject=f"Akses kursus tanpa PAID: {violations} akses aktif",
+            message=(
+                f"{violations} akses kursus aktif ordernya tidak berstatus PAID (pemeriksaan "
+                "per jam). Uang dan akses tidak boleh berbeda: cari di admin Entitlement "
+                "(status aktif) yang ordernya bukan PAID, lalu cabut aksesnya atau periksa "
+                "pembayarannya di Midtrans."
+            ),
+        )
+    logger.info("integrity_checks_run: access_without_paid=%s", violations)
+    return violations

@@ -16,8 +16,8 @@ from notifications.services import ops_alert_enqueue
 from orders.models import Order, OrderStatus
 from orders.tests.lifecycle import order_in, pay
 from supportdesk import selectors
-from supportdesk.models import DailyOrderStats
-from supportdesk.services import daily_stats_refresh
+from supportdesk.models import DailyOrderStats, IntegrityCheck
+from supportdesk.services import daily_stats_refresh, integrity_checks_run
 from supportdesk.views import funnel_chart
 
 pytestmark = pytest.mark.django_db
@@ -253,5 +253,41 @@ def test_the_refresh_command_writes_the_summary(seeded):
     out = StringIO()
     with time_machine.travel(NOW, tick=False):
         call_command("refresh_daily_stats", stdout=out)
-    assert out.getvalue().strip() == "refresh_daily_stats: 31 day(s) written"
+    assert out.getvalue().strip() == (
+        "refresh_daily_stats: 31 day(s) written; access without PAID: 0"
+    )
     assert DailyOrderStats.objects.get(day=date(2026, 11, 7)).paid == 1
+
+
+def _access_without_paid(metrics):
+    return next(m for m in metrics.metrics if m.key == "access_without_paid")
+
+
+def test_access_without_paid_is_read_from_the_hourly_check(seeded, django_assert_num_queries):
+    paid = Order.objects.filter(status=OrderStatus.PAID).first()
+    with time_machine.travel(NOW, tick=False):
+        assert integrity_checks_run() == 0
+        Order.objects.filter(pk=paid.pk).update(status=OrderStatus.REFUNDED)  # access kept: a bug
+        # The view reads the stored result (one small query, no join over entitlements) ...
+        with django_assert_num_queries(1):
+            assert selectors.access_without_paid_checked() == (0, NOW)
+        metric = _access_without_paid(selectors.dashboard_snapshot(now=NOW).success)
+        assert metric.value == 0 and "diperiksa" in metric.explanation
+        # ... until the next hourly check counts it, and tells ops.
+        assert integrity_checks_run() == 1
+    assert _access_without_paid(selectors.dashboard_snapshot(now=NOW).success).value == 1
+    assert IntegrityCheck.objects.get(name="access_without_paid").violations == 1
+    alerts = NotificationOutbox.objects.filter(dedupe_key__startswith="access_without_paid:")
+    [alert] = alerts.filter(channel=Channel.EMAIL)
+    assert "Akses kursus tanpa PAID" in alert.context["subject"]
+    before = alerts.count()
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        assert integrity_checks_run() == 1  # the same day: no second alert
+    assert alerts.count() == before
+
+
+def test_without_a_check_yet_access_without_paid_is_counted_live(seeded):
+    paid = Order.objects.filter(status=OrderStatus.PAID).first()
+    Order.objects.filter(pk=paid.pk).update(status=OrderStatus.REFUNDED)
+    metric = _access_without_paid(selectors.dashboard_snapshot(now=NOW).success)
+    assert metric.value == 1 and "diperiksa" not in metric.explanation

@@ -528,3 +528,30 @@ def test_attempt_and_outbox_pages_hide_tokens_access_keys_and_login_links(
     assert "&quot;package_name&quot;" in html  # the context is shown...
     assert paid_order.access_key not in html  # ...without the status page key
     assert success.context["login_url"] not in html  # ...or the one-time login link
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_unfiltered_big_changelist_is_counted_by_estimate(client, support_user, monkeypatch):
+    # COUNT(*) over every order grew with the history (bench-scale); unfiltered, a big table
+    # is counted by PostgreSQL's estimate. Filtered lists are still counted exactly.
+    from django.db import connection
+
+    from orders.tests.factories import OrderFactory
+    from supportdesk.admin import base
+
+    for _ in range(3):
+        OrderFactory()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE orders_order")
+    OrderFactory(status="EXPIRED")  # after the statistics: the estimate does not see it
+    monkeypatch.setattr(base, "ESTIMATE_COUNT_ABOVE", 2)
+    client.force_login(support_user)
+
+    unfiltered = client.get(changelist_url())
+    assert unfiltered.context["cl"].result_count == 3
+    assert len(unfiltered.context["cl"].result_list) == 4  # the page itself is exact
+    filtered = client.get(changelist_url() + "?status__exact=EXPIRED")
+    assert filtered.context["cl"].result_count == 1
+    monkeypatch.setattr(base, "ESTIMATE_COUNT_ABOVE", 100)
+    assert client.get(changelist_url()).context["cl"].result_count == 4

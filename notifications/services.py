@@ -423,17 +423,12 @@ def _cancel_irrelevant(claimed: Sequence[NotificationOutbox], *, now: datetime) 
             by_reason.setdefault(reason, []).append(row)
     for reason, rows in by_reason.items():
         NotificationOutbox.objects.filter(pk__in=[row.pk for row in rows]).update(
-            status=OutboxStatus.CANCELLED,
-            next_attempt_at=None,
-            locked_until=None,
-            locked_by="",
-            last_error=reason,
-            updated_at=now,
+            **_cancelled(reason, now)
         )
         for row in rows:
             row.status, row.last_error = OutboxStatus.CANCELLED, reason
             with correlate(row.order_id or "-"):
-                logger.info("event=outbox_cancelled %s reason=%s", _log_fields(row), reason)
+                _log_cancelled(row, reason)
 
 
 def _dead_workers_to_dlq(outbox_ids: list[int], *, now: datetime) -> None:
@@ -637,20 +632,28 @@ def _ops_alert_for_dlq(*, claimed: NotificationOutbox, error_text: str, permanen
     )
 
 
+def _cancelled(reason: str, now: datetime) -> dict[str, Any]:
+    """The columns of a row given up without sending (its lease released)."""
+    return {
+        "status": OutboxStatus.CANCELLED,
+        "next_attempt_at": None,
+        "locked_until": None,
+        "locked_by": "",
+        "last_error": reason,
+        "updated_at": now,
+    }
+
+
+def _log_cancelled(row: NotificationOutbox, reason: str) -> None:
+    logger.info("event=outbox_cancelled %s reason=%s", _log_fields(row), reason)
+
+
 def _cancel(*, claimed: NotificationOutbox, reason: str, now: datetime | None) -> str:
     """The message's reason is gone (its order left the statuses it is valid in, or its
     recipient is not a customer): CANCELLED, never sent."""
-    updated = _fence(claimed).update(
-        status=OutboxStatus.CANCELLED,
-        next_attempt_at=None,
-        locked_until=None,
-        locked_by="",
-        last_error=reason,
-        updated_at=now or timezone.now(),
-    )
-    if not updated:
+    if not _fence(claimed).update(**_cancelled(reason, now or timezone.now())):
         return Outcome.LOST
-    logger.info("event=outbox_cancelled %s reason=%s", _log_fields(claimed), reason)
+    _log_cancelled(claimed, reason)
     return Outcome.CANCELLED
 
 

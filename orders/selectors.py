@@ -15,17 +15,20 @@ from payments.models import AttemptStatus, PaymentAttempt
 from payments.selectors import attempt_customer_details, attempt_is_stuck
 
 
+def _keyed_url(order: Order, view: str) -> str:
+    path = reverse(view, kwargs={"order_id": order.order_id})
+    return f"{settings.SITE_URL}{path}?key={order.access_key}"
+
+
 def order_status_url(order: Order) -> str:
     """The customer's status page of an order (absolute, with its access key)."""
-    path = reverse("orders:status", kwargs={"order_id": order.order_id})
-    return f"{settings.SITE_URL}{path}?key={order.access_key}"
+    return _keyed_url(order, "orders:status")
 
 
 def order_receipt_pdf_url(order: Order) -> str:
     """The PDF invoice of a PAID order (absolute, with its access key): the success email links
     to it rather than attaching it, so sending never waits for a PDF to be rendered."""
-    path = reverse("orders:receipt_pdf", kwargs={"order_id": order.order_id})
-    return f"{settings.SITE_URL}{path}?key={order.access_key}"
+    return _keyed_url(order, "orders:receipt_pdf")
 
 
 def packages_for_sale() -> QuerySet[Package]:

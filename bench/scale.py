@@ -653,10 +653,9 @@ def _bulk_load_mode(on: bool) -> None:
 
 def _summary_refresh() -> None:
     """What Beat keeps current in production: the dashboard's daily summary."""
-    from supportdesk.services import daily_stats_refresh, integrity_checks_run
+    from supportdesk.services import hourly_figures_refresh
 
-    daily_stats_refresh()
-    integrity_checks_run()
+    hourly_figures_refresh()
 
 
 def _vacuum() -> None:

@@ -330,3 +330,10 @@ def integrity_checks_run(*, now: datetime | None = None) -> int:
         )
     logger.info("integrity_checks_run: access_without_paid=%s", violations)
     return violations
+
+
+def hourly_figures_refresh(*, now: datetime | None = None) -> tuple[int, int]:
+    """The hourly job behind the dashboard (Beat and `manage.py refresh_daily_stats`): the
+    integrity check, then the daily summary. Returns (violations, day rows written)."""
+    now = now or timezone.now()
+    return integrity_checks_run(now=now), daily_stats_refresh(now=now)

@@ -7,5 +7,5 @@ from supportdesk import services
 
 @shared_task(name="supportdesk.refresh_daily_stats", ignore_result=True)
 def refresh_daily_stats() -> int:
-    services.integrity_checks_run()
-    return services.daily_stats_refresh()
+    _violations, days = services.hourly_figures_refresh()
+    return days

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from supportdesk.services import daily_stats_refresh, integrity_checks_run
+from supportdesk.services import hourly_figures_refresh
 
 
 class Command(BaseCommand):
@@ -12,8 +12,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        violations = integrity_checks_run()
+        violations, days = hourly_figures_refresh()
         self.stdout.write(
-            f"refresh_daily_stats: {daily_stats_refresh()} day(s) written; "
-            f"access without PAID: {violations}"
+            f"refresh_daily_stats: {days} day(s) written; access without PAID: {violations}"
         )

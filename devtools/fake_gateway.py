@@ -98,6 +98,8 @@ class FakeWhatsAppGateway:
         self.port = port
         self.messages: list[GatewayMessage] = []
         self.requests = 0  # every sendText request, accepted or not
+        self.max_in_flight = 0  # the most sendText requests it was answering at one time
+        self._in_flight = 0
         self._failures: list[tuple[int, str]] = []
         self._delays: list[float] = []
         self._rejected: set[str] = set()
@@ -129,6 +131,7 @@ class FakeWhatsAppGateway:
             self._delays.clear()
             self._rejected.clear()
             self.requests = 0
+            self.max_in_flight = 0
 
     def chat_ids(self) -> list[str]:
         with self._lock:
@@ -188,10 +191,24 @@ class FakeWhatsAppGateway:
     def _send_text(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         with self._lock:
             self.requests += 1
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
             delay = self._delays.pop(0) if self._delays else 0.0
             failure = self._failures.pop(0) if self._failures else None
-        if delay:
-            time.sleep(delay)
+        try:
+            if delay:
+                time.sleep(delay)
+            return self._answer(environ, start_response, failure)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _answer(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        failure: tuple[int, str] | None,
+    ) -> Iterable[bytes]:
         api_key = environ.get("HTTP_X_API_KEY", "")
         if self.token and api_key != self.token:
             return self._json(start_response, 401, {"error": "invalid api key"})

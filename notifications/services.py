@@ -22,18 +22,22 @@ worker claims it and sends it again. Everything else is exactly-once per row.
 
 import logging
 import os
+import queue
 import random
 import socket
+import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from math import inf
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -727,11 +731,76 @@ def outbox_deliver(
     return outbox_send_claimed(claimed=claimed[0], now=now)
 
 
+class _Senders:
+    """Send the rows of a claimed batch side by side: a send waits on the provider and its
+    write-back on the database's commit, and `size` threads overlap those waits instead of
+    queueing behind each other. Each thread has its own database connection (Django's are per
+    thread), closed when the senders stop. `size` 1 sends in the caller's thread, one row
+    after another (the tests: their rows live in the test's own transaction)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = max(1, size)
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+
+    def __enter__(self) -> "_Senders":
+        if self._size > 1:
+            self._threads = [
+                threading.Thread(target=self._work, name=f"outbox-send-{n}", daemon=True)
+                for n in range(self._size)
+            ]
+            for thread in self._threads:
+                thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join()
+
+    def _work(self) -> None:
+        try:
+            while (job := self._jobs.get()) is not None:
+                future, claimed, now = job
+                try:
+                    future.set_result(outbox_send_claimed(claimed=claimed, now=now))
+                except BaseException as exc:  # handed to the caller, raised there
+                    future.set_exception(exc)
+        finally:
+            connections.close_all()
+
+    def submit(
+        self, batch: Sequence[NotificationOutbox], *, now: datetime | None
+    ) -> list[Future[str]]:
+        """One future per row: its outcome, or the exception its send raised. With size 1
+        the rows are sent here and now, one after another."""
+        futures: list[Future[str]] = []
+        for claimed in batch:
+            futures.append(Future())
+            if self._threads:
+                self._jobs.put((futures[-1], claimed, now))
+            else:
+                futures[-1].set_result(outbox_send_claimed(claimed=claimed, now=now))
+        return futures
+
+
+def _tally(counts: dict[str, int], futures: list[Future[str]]) -> None:
+    """Count each row's outcome once the whole batch is done; a row's exception is raised
+    after that (every row was claimed: sending the others is still right)."""
+    outcomes = [future.exception() or future.result() for future in futures]
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+        counts[outcome] = counts.get(outcome, 0) + 1
+
+
 def outbox_dispatch_due(
     *, limit: int = 1000, worker_id: str | None = None, now: datetime | None = None
 ) -> dict[str, int]:
     """Drain due rows (the Beat sweep and `manage.py dispatch_outbox`): claim a small batch
-    (OUTBOX_CLAIM_BATCH), send each, repeat until nothing is due or `limit` rows were handled.
+    (OUTBOX_CLAIM_BATCH), send its rows side by side (OUTBOX_SEND_CONCURRENCY), repeat until
+    nothing is due or `limit` rows were handled.
     Safe to run on several workers at once. Returns counts per outcome."""
     worker_id = worker_id or default_worker_id()
     counts = {
@@ -742,18 +811,24 @@ def outbox_dispatch_due(
         Outcome.CANCELLED: 0,
     }
     handled = 0
-    while handled < limit:
-        batch = _claim(
-            limit=min(settings.OUTBOX_CLAIM_BATCH, limit - handled),
-            worker_id=worker_id,
-            now=now or timezone.now(),
-        )
-        if not batch:
-            break
-        for claimed in batch:
-            outcome = outbox_send_claimed(claimed=claimed, now=now)
-            counts[outcome] = counts.get(outcome, 0) + 1
-        handled += len(batch)
+    in_flight: deque[list[Future[str]]] = deque()
+    with _Senders(settings.OUTBOX_SEND_CONCURRENCY) as senders:
+        # The next batch is claimed while the senders work on the one before (at most two
+        # batches leased and unsent at any time: both well inside their leases).
+        while handled < limit:
+            batch = _claim(
+                limit=min(settings.OUTBOX_CLAIM_BATCH, limit - handled),
+                worker_id=worker_id,
+                now=now or timezone.now(),
+            )
+            if not batch:
+                break
+            in_flight.append(senders.submit(batch, now=now))
+            handled += len(batch)
+            if len(in_flight) > 1:
+                _tally(counts, in_flight.popleft())
+        while in_flight:
+            _tally(counts, in_flight.popleft())
     logger.info(
         "event=outbox_dispatch_run sent=%s retrying=%s dlq=%s lost=%s cancelled=%s",
         counts[Outcome.SENT],

@@ -429,6 +429,9 @@ OUTBOX_BACKOFF_MAX_SECONDS = env.int("OUTBOX_BACKOFF_MAX_SECONDS", default=3600)
 # Rows leased per claim by the sweep; keep BATCH x (EMAIL_TIMEOUT or WHATSAPP_TIMEOUT) below
 # OUTBOX_LEASE_SECONDS so a batch never outlives its leases.
 OUTBOX_CLAIM_BATCH = env.int("OUTBOX_CLAIM_BATCH", default=10)
+# Rows of a batch sent side by side by one sweep (threads, each with its own database
+# connection: up to this many more connections per worker process). 1 = one after another.
+OUTBOX_SEND_CONCURRENCY = env.int("OUTBOX_SEND_CONCURRENCY", default=4)
 # HTTP ESPs (Mailgun, Postmark, SendGrid, ...) time out like SMTP does; SES goes through boto3.
 ANYMAIL["REQUESTS_TIMEOUT"] = EMAIL_TIMEOUT
 ANYMAIL["AMAZON_SES_CLIENT_PARAMS"] = {

@@ -14,6 +14,9 @@ INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]  # noqa: F405
 CELERY_BROKER_URL = env("TEST_CELERY_BROKER_URL", default="memory://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0}  # as in production: one publish attempt
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The rows of a test live in its own transaction, which other threads' connections cannot
+# see: senders run in the test's thread (test_concurrency.py runs them side by side).
+OUTBOX_SEND_CONCURRENCY = 1
 WHATSAPP_FILE_PATH = env("WHATSAPP_FILE_PATH", default=str(BASE_DIR / "var" / "test-whatsapp"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

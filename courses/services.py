@@ -20,7 +20,7 @@ from courses.models import Entitlement, Lesson, LoginLink
 from notifications.models import Channel, NotificationOutbox, Template
 from notifications.services import NotRelevant, outbox_enqueue
 from orders.models import Order, OrderStatus
-from supportdesk.audit import audit_record
+from supportdesk.audit import AuditEntries, audit_entry, audit_record, audit_write
 
 logger = logging.getLogger(__name__)
 
@@ -48,9 +48,12 @@ def customer_get_or_create(*, email: str) -> UserModel:
     return user
 
 
-def entitlement_grant(*, order: Order, actor: str, now: datetime) -> Entitlement:
+def entitlement_grant(
+    *, order: Order, actor: str, now: datetime, audit: AuditEntries | None = None
+) -> Entitlement:
     """Create the one entitlement of a PAID order. The OneToOne on `order` makes a second grant
-    impossible; the caller holds the order row lock, so this never races with itself."""
+    impossible; the caller holds the order row lock, so this never races with itself. Its
+    audit row is appended to `audit` when given (the caller writes it), else written now."""
     user = customer_get_or_create(email=order.customer_email)
     entitlement = Entitlement.objects.create(
         order=order,
@@ -59,7 +62,7 @@ def entitlement_grant(*, order: Order, actor: str, now: datetime) -> Entitlement
         status=Entitlement.Status.ACTIVE,
         granted_at=now,
     )
-    audit_record(
+    entry = audit_entry(
         actor=actor,
         action="entitlement_granted",
         entity_type="entitlement",
@@ -67,6 +70,10 @@ def entitlement_grant(*, order: Order, actor: str, now: datetime) -> Entitlement
         new_value={"course": order.package.course.slug, "status": entitlement.status},
         correlation_id=order.order_id,
     )
+    if audit is None:
+        audit_write([entry])
+    else:
+        audit.append(entry)
     return entitlement
 
 

@@ -25,7 +25,7 @@ from orders.models import Order, OrderStatus
 from orders.signals import order_expired
 from payments.models import PaymentAttempt, PaymentEvent
 from payments.selectors import event_confirms_payment, event_confirms_refund
-from supportdesk.audit import SYSTEM_SCHEDULER, audit_record
+from supportdesk.audit import SYSTEM_SCHEDULER, AuditEntries, audit_entry, audit_write
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +86,10 @@ def _enter_state(
     now: datetime,
     notify: bool,
     attempt: PaymentAttempt | None,
+    audit: AuditEntries,
 ) -> None:
-    """Side effects of entering `order.status`; runs inside the transition's transaction.
+    """Side effects of entering `order.status`; runs inside the transition's transaction, and
+    appends its audit rows to `audit` (the caller writes them).
     `notify=False` skips the customer message of this state (not access, not alerts). Every
     state is entered at most once per order (`ALLOWED_TRANSITIONS` has no way back), so its
     message cannot exist yet (`assume_new`)."""
@@ -97,7 +99,9 @@ def _enter_state(
                 order=order, template=Template.PAYMENT_INSTRUCTION, attempt=attempt, assume_new=True
             )
     elif order.status == S.PAID:
-        entitlement = course_services.entitlement_grant(order=order, actor=actor, now=now)
+        entitlement = course_services.entitlement_grant(
+            order=order, actor=actor, now=now, audit=audit
+        )
         outbox_enqueue_for_order(
             order=order,
             template=Template.PAYMENT_SUCCESS_ACCESS,
@@ -107,14 +111,16 @@ def _enter_state(
             assume_new=True,
         )
         if from_status in (S.EXPIRED, S.FAILED):
-            audit_record(
-                actor=actor,
-                action="late_payment",
-                entity_type="order",
-                entity_id=order.order_id,
-                old_value={"status": from_status},
-                new_value={"status": order.status},
-                correlation_id=order.order_id,
+            audit.append(
+                audit_entry(
+                    actor=actor,
+                    action="late_payment",
+                    entity_type="order",
+                    entity_id=order.order_id,
+                    old_value={"status": from_status},
+                    new_value={"status": order.status},
+                    correlation_id=order.order_id,
+                )
             )
             ops_alert_enqueue(
                 dedupe_key=f"late_payment:{order.order_id}",
@@ -253,16 +259,19 @@ def _move(
         new_value["reason"] = reason
     if payment_event is not None:
         new_value["payment_event"] = payment_event.pk
-    audit_record(
-        actor=actor,
-        action="order_status_changed",
-        entity_type="order",
-        entity_id=order.order_id,
-        old_value={"status": from_status},
-        new_value=new_value,
-        correlation_id=order.order_id,
-        ip_address=ip_address,
-    )
+    # The transition's audit rows (this one, and those of entering the state) go in one INSERT.
+    audit = [
+        audit_entry(
+            actor=actor,
+            action="order_status_changed",
+            entity_type="order",
+            entity_id=order.order_id,
+            old_value={"status": from_status},
+            new_value=new_value,
+            correlation_id=order.order_id,
+            ip_address=ip_address,
+        )
+    ]
     _enter_state(
         order=order,
         from_status=from_status,
@@ -271,7 +280,9 @@ def _move(
         now=now,
         notify=notify,
         attempt=attempt,
+        audit=audit,
     )
+    audit_write(audit)
     logger.info("order %s: %s -> %s by %s", order.order_id, from_status, to_status, actor)
     return Transition(order=order, from_status=from_status, to_status=to_status)
 

@@ -1,10 +1,16 @@
 """The audit trail's writer: a leaf module every app may import (it imports only the AuditLog
 model). Every service that changes something a person may ask about later ("who did this,
-when?") calls `audit_record` inside its own transaction."""
+when?") calls `audit_record` inside its own transaction (or gathers `audit_entry` rows and writes
+them with one `audit_write`)."""
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec
 
 from supportdesk.models import AuditLog
+
+P = ParamSpec("P")
+# Rows gathered by a service and written together (`audit_write`).
+AuditEntries = list[AuditLog]
 
 SYSTEM_WEBHOOK = "system:webhook"
 SYSTEM_SCHEDULER = "system:scheduler"
@@ -16,7 +22,7 @@ def staff_actor(username: str) -> str:
     return f"staff:{username}"
 
 
-def audit_record(
+def audit_entry(
     *,
     actor: str,
     action: str,
@@ -28,8 +34,9 @@ def audit_record(
     ip_address: str | None = None,
     user_agent: str = "",
 ) -> AuditLog:
-    """Append one audit row. Callers must pass no secrets (keys, signatures, tokens)."""
-    return AuditLog.objects.create(
+    """One audit row, not written yet (`audit_write` writes several in one INSERT). Callers
+    must pass no secrets (keys, signatures, tokens)."""
+    return AuditLog(
         actor=actor[:150],
         action=action,
         entity_type=entity_type,
@@ -40,3 +47,20 @@ def audit_record(
         ip_address=ip_address,
         user_agent=user_agent[:300],
     )
+
+
+def audit_write(entries: AuditEntries) -> AuditEntries:
+    """Append the rows of `audit_entry` in one statement, in list order."""
+    return AuditLog.objects.bulk_create(entries) if entries else []
+
+
+def _written_at_once(entry: Callable[P, AuditLog]) -> Callable[P, AuditLog]:
+    def record(*args: P.args, **kwargs: P.kwargs) -> AuditLog:
+        (row,) = audit_write([entry(*args, **kwargs)])
+        return row
+
+    record.__doc__ = "Append one audit row now (the arguments of `audit_entry`)."
+    return record
+
+
+audit_record = _written_at_once(audit_entry)

@@ -5,6 +5,8 @@ the SAVEPOINT pair a TestCase-wrapped test would add. Budgets are met by not rea
 not taking savepoints, never by caching across requests."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from courses.services import customer_get_or_create
 from notifications.models import NotificationOutbox, Template
@@ -41,6 +43,20 @@ def test_a_settlement_pays_within_its_budget(
     success = NotificationOutbox.objects.filter(template_name=Template.PAYMENT_SUCCESS_ACCESS)
     assert success.count() == 2
     assert all("login_url" in row.context for row in success)
+
+
+def test_a_settlement_writes_its_audit_rows_in_one_statement(client):
+    from supportdesk.models import AuditLog
+
+    attempt = PaymentAttemptFactory()
+
+    with CaptureQueriesContext(connection) as queries:
+        notify(client, midtrans_body(attempt, "settlement"), "paid")
+
+    audit_inserts = [q for q in queries.captured_queries if '"supportdesk_auditlog"' in q["sql"]]
+    assert len(audit_inserts) == 1, audit_inserts
+    actions = AuditLog.objects.order_by("pk").values_list("action", flat=True)
+    assert list(actions) == ["order_status_changed", "entitlement_granted"]
 
 
 def test_a_duplicate_settlement_costs_almost_nothing(client, django_assert_max_num_queries):

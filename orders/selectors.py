@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from buatfilm.formatting import mask_email, mask_phone, rupiah
-from courses.models import Package
+from courses.models import Course, Package
 from orders.models import Order, OrderStatus, PaymentMethod
 from payments.models import AttemptStatus, PaymentAttempt
 from payments.selectors import attempt_customer_details, attempt_is_stuck
@@ -40,9 +40,11 @@ def order_for_customer(*, order_id: str, access_key: str) -> Order | None:
     look the same (None), so order ids alone reveal nothing."""
     if not access_key:
         return None
-    # `get`, not `first()`: no ORDER BY to build for a primary-key lookup.
+    # `get`, not `first()`: no ORDER BY to build for a primary-key lookup. No joins: the
+    # status poll (most calls) reads the order and its latest attempt, never the catalogue;
+    # a paid order's course link costs its own query (`order_course_slug`).
     try:
-        order = Order.objects.select_related("package__course").get(order_id=order_id)
+        order = Order.objects.get(order_id=order_id)
     except Order.DoesNotExist:
         return None
     if not secrets.compare_digest(order.access_key, access_key):
@@ -63,6 +65,14 @@ def order_resumable(*, order_id: str, now: datetime) -> Order | None:
         status__in=[OrderStatus.CREATED, OrderStatus.PENDING_PAYMENT],
         expires_at__gt=now,
     ).first()
+
+
+def order_course_slug(*, order: Order) -> str:
+    """The slug of the course the order's package opens, in one query."""
+    slug: str = (
+        Course.objects.filter(packages=order.package_id).values_list("slug", flat=True).get()
+    )
+    return slug
 
 
 def order_latest_attempt(*, order: Order) -> PaymentAttempt | None:
@@ -135,7 +145,7 @@ def order_public_summary(*, order: Order, now: datetime) -> dict[str, Any]:
             "email": mask_email(order.customer_email),
             "phone": mask_phone(order.customer_phone),
         },
-        "course_url": reverse("courses:detail", kwargs={"slug": order.package.course.slug})
+        "course_url": reverse("courses:detail", kwargs={"slug": order_course_slug(order=order)})
         if paid
         else None,
     }

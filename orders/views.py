@@ -416,7 +416,7 @@ def order_access(request: HttpRequest, order_id: str) -> HttpResponse:
         )
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     messages.success(request, "Kamu sudah masuk. Selamat belajar!")
-    return redirect("courses:detail", slug=order.package.course.slug)
+    return redirect("courses:detail", slug=selectors.order_course_slug(order=order))
 
 
 @never_cache

@@ -55,3 +55,20 @@ def test_status_api_within_its_budget(client, package, midtrans_sim, django_asse
 
     assert response.status_code == 200
     assert response.json()["payment"]["status"] == "PENDING"
+
+
+def test_status_api_of_a_paid_order_within_its_budget(client, django_assert_max_num_queries):
+    """A paid order's summary carries its course link: one more read, still in budget."""
+    from django.utils import timezone
+
+    from orders.models import OrderStatus
+    from payments.tests.factories import PaymentAttemptFactory
+
+    attempt = PaymentAttemptFactory(order__status=OrderStatus.PAID, order__paid_at=timezone.now())
+    order = attempt.order
+
+    with django_assert_max_num_queries(STATUS_BUDGET):
+        response = client.get(f"/api/orders/{order.order_id}/", HTTP_X_ORDER_KEY=order.access_key)
+
+    assert response.status_code == 200
+    assert response.json()["course_url"] == f"/courses/{order.package.course.slug}/"

@@ -20,7 +20,7 @@ from courses.models import Entitlement, Lesson, LoginLink
 from notifications.models import Channel, NotificationOutbox, Template
 from notifications.services import NotRelevant, outbox_enqueue
 from orders.models import Order, OrderStatus
-from supportdesk.audit import AuditEntries, audit_entry, audit_record, audit_write
+from supportdesk.audit import AuditEntries, audit_entry, audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +49,11 @@ def customer_get_or_create(*, email: str) -> UserModel:
 
 
 def entitlement_grant(
-    *, order: Order, actor: str, now: datetime, audit: AuditEntries | None = None
+    *, order: Order, actor: str, now: datetime, audit: AuditEntries
 ) -> Entitlement:
     """Create the one entitlement of a PAID order. The OneToOne on `order` makes a second grant
     impossible; the caller holds the order row lock, so this never races with itself. Its
-    audit row is appended to `audit` when given (the caller writes it), else written now."""
+    audit row is appended to `audit`: the transition writes it with its own."""
     user = customer_get_or_create(email=order.customer_email)
     entitlement = Entitlement.objects.create(
         order=order,
@@ -62,18 +62,16 @@ def entitlement_grant(
         status=Entitlement.Status.ACTIVE,
         granted_at=now,
     )
-    entry = audit_entry(
-        actor=actor,
-        action="entitlement_granted",
-        entity_type="entitlement",
-        entity_id=str(entitlement.pk),
-        new_value={"course": order.package.course.slug, "status": entitlement.status},
-        correlation_id=order.order_id,
+    audit.append(
+        audit_entry(
+            actor=actor,
+            action="entitlement_granted",
+            entity_type="entitlement",
+            entity_id=str(entitlement.pk),
+            new_value={"course": order.package.course.slug, "status": entitlement.status},
+            correlation_id=order.order_id,
+        )
     )
-    if audit is None:
-        audit_write([entry])
-    else:
-        audit.append(entry)
     return entitlement
 
 

@@ -30,7 +30,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from math import inf
@@ -788,10 +788,9 @@ class _Senders:
 def _tally(counts: dict[str, int], futures: list[Future[str]]) -> None:
     """Count each row's outcome once the whole batch is done; a row's exception is raised
     after that (every row was claimed: sending the others is still right)."""
-    outcomes = [future.exception() or future.result() for future in futures]
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
+    wait(futures)
+    for future in futures:
+        outcome = future.result()  # raises that row's exception
         counts[outcome] = counts.get(outcome, 0) + 1
 
 

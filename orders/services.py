@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -25,7 +26,13 @@ from orders.models import Order, OrderStatus
 from orders.signals import order_expired
 from payments.models import PaymentAttempt, PaymentEvent
 from payments.selectors import event_confirms_payment, event_confirms_refund
-from supportdesk.audit import SYSTEM_SCHEDULER, AuditEntries, audit_entry, audit_write
+from supportdesk.audit import (
+    SYSTEM_SCHEDULER,
+    AuditEntries,
+    AuditEntry,
+    audit_entry,
+    audit_write,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +84,28 @@ def _check_guard(
         raise TransitionGuardFailed("an order expires only at or after expires_at")
 
 
+def _order_audit_entry(
+    *,
+    order: Order,
+    action: str,
+    actor: str,
+    from_status: str,
+    new_value: dict[str, Any],
+    ip_address: str | None = None,
+) -> AuditEntry:
+    """An audit row about the order leaving `from_status` (written with the transition's)."""
+    return audit_entry(
+        actor=actor,
+        action=action,
+        entity_type="order",
+        entity_id=order.order_id,
+        old_value={"status": from_status},
+        new_value=new_value,
+        correlation_id=order.order_id,
+        ip_address=ip_address,
+    )
+
+
 def _enter_state(
     *,
     order: Order,
@@ -112,14 +141,12 @@ def _enter_state(
         )
         if from_status in (S.EXPIRED, S.FAILED):
             audit.append(
-                audit_entry(
-                    actor=actor,
+                _order_audit_entry(
+                    order=order,
                     action="late_payment",
-                    entity_type="order",
-                    entity_id=order.order_id,
-                    old_value={"status": from_status},
+                    actor=actor,
+                    from_status=from_status,
                     new_value={"status": order.status},
-                    correlation_id=order.order_id,
                 )
             )
             ops_alert_enqueue(
@@ -261,14 +288,12 @@ def _move(
         new_value["payment_event"] = payment_event.pk
     # The transition's audit rows (this one, and those of entering the state) go in one INSERT.
     audit = [
-        audit_entry(
-            actor=actor,
+        _order_audit_entry(
+            order=order,
             action="order_status_changed",
-            entity_type="order",
-            entity_id=order.order_id,
-            old_value={"status": from_status},
+            actor=actor,
+            from_status=from_status,
             new_value=new_value,
-            correlation_id=order.order_id,
             ip_address=ip_address,
         )
     ]

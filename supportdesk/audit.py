@@ -9,8 +9,9 @@ from typing import Any, ParamSpec
 from supportdesk.models import AuditLog
 
 P = ParamSpec("P")
-# Rows gathered by a service and written together (`audit_write`).
-AuditEntries = list[AuditLog]
+# A row of `audit_entry`, and rows gathered by a service and written together (`audit_write`).
+AuditEntry = AuditLog
+AuditEntries = list[AuditEntry]
 
 SYSTEM_WEBHOOK = "system:webhook"
 SYSTEM_SCHEDULER = "system:scheduler"

@@ -18,10 +18,10 @@ from orders.messages import order_message_context
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def test_two_workers_drain_500_rows_and_send_each_exactly_once(gateway, settings):
-    settings.OUTBOX_CLAIM_BATCH = 10
+def _whatsapp_instructions(count: int) -> list[NotificationOutbox]:
+    """`count` due payment instructions, one per WhatsApp number +62812 0000000, 0000001, …"""
     context = order_message_context(make_order())
-    NotificationOutbox.objects.bulk_create(
+    return NotificationOutbox.objects.bulk_create(
         NotificationOutbox(
             channel=Channel.WHATSAPP,
             template_name=Template.PAYMENT_INSTRUCTION,
@@ -29,8 +29,13 @@ def test_two_workers_drain_500_rows_and_send_each_exactly_once(gateway, settings
             context=context,
             max_attempts=5,
         )
-        for i in range(500)
+        for i in range(count)
     )
+
+
+def test_two_workers_drain_500_rows_and_send_each_exactly_once(gateway, settings):
+    settings.OUTBOX_CLAIM_BATCH = 10
+    _whatsapp_instructions(500)
 
     results = run_concurrently(
         [lambda n=n: outbox_dispatch_due(limit=1000, worker_id=f"worker-{n}") for n in (1, 2)]
@@ -124,17 +129,7 @@ def test_a_sender_that_raises_fails_the_sweep_after_its_batch_is_sent(
 
     settings.OUTBOX_SEND_CONCURRENCY = 3
     settings.OUTBOX_CLAIM_BATCH = 5
-    context = order_message_context(make_order())
-    rows = NotificationOutbox.objects.bulk_create(
-        NotificationOutbox(
-            channel=Channel.WHATSAPP,
-            template_name=Template.PAYMENT_INSTRUCTION,
-            recipient=f"+62812{i:07d}",
-            context=context,
-            max_attempts=5,
-        )
-        for i in range(5)
-    )
+    rows = _whatsapp_instructions(5)
     real = services.outbox_write_back
 
     def broken_for_one(*, claimed, **kwargs):

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Exists, F, OuterRef, QuerySet
 
+from buatfilm.db import serial_plan
 from payments.models import AttemptStatus, EventSource, PaymentAttempt, PaymentEvent
 
 SUCCESS_STATUSES = frozenset({"settlement", "capture"})
@@ -172,7 +173,8 @@ def orders_to_reconcile(
     checkouts can never crowd out a pending order. Only orders with an attempt still worth
     asking (`attempts_to_ask`) count. Within a group, the order asked longest ago
     (`Order.last_reconciled_at`, never = first) comes first, then the oldest order: a rotation
-    that asks every candidate within ceil(candidates / limit) runs."""
+    that asks every candidate within ceil(candidates / limit) runs. Both groups are a few
+    days of orders whatever the history's size: read with a serial plan (`serial_plan`)."""
     from orders.models import Order, OrderStatus
 
     askable = attempts_to_ask().filter(order=OuterRef("pk"))
@@ -186,7 +188,8 @@ def orders_to_reconcile(
         status__in=[OrderStatus.EXPIRED, OrderStatus.FAILED],
         updated_at__gte=now - timedelta(hours=recent_hours),
     ).order_by(*rotation)
-    return [
-        *pending.values_list("order_id", flat=True)[:pending_limit],
-        *recent.values_list("order_id", flat=True)[:recent_limit],
-    ]
+    with serial_plan():
+        return [
+            *pending.values_list("order_id", flat=True)[:pending_limit],
+            *recent.values_list("order_id", flat=True)[:recent_limit],
+        ]

@@ -43,6 +43,9 @@ BIG_TABLES = (
     "supportdesk_auditlog",
     "auth_user",
 )
+# Operations named so run once a day, off every hot path (the hourly jobs' safety net): shown
+# with their growth and plans, not judged by the 2x goal (docs/decisions.md, issue 16).
+DAILY = "daily job:"
 SERVER_KEY = "SB-Mid-server-SCALE-LOCAL-ONLY"  # nothing real: the webhook is signed with it
 
 
@@ -228,6 +231,15 @@ def seed(
         for o in orders:
             c = o["created"]
             paid = c + timedelta(minutes=30) if o["status"] in ("PAID", "REFUNDED") else None
+            refunded = paid + timedelta(days=3) if paid and o["status"] == "REFUNDED" else None
+            # When the order last changed: its last transition (never in the future), as the
+            # hourly jobs read it.
+            changed = {
+                "PAID": paid,
+                "REFUNDED": refunded,
+                "FAILED": c + timedelta(hours=1),
+                "EXPIRED": c + timedelta(hours=24),
+            }.get(o["status"]) or c + timedelta(minutes=1)
             yield {
                 "order_id": o["order_id"],
                 "package_id": o["package"].pk,
@@ -243,14 +255,12 @@ def seed(
                 "customer_phone": o["phone"],
                 "status": o["status"],
                 "created_at": c,
-                "updated_at": paid or c + timedelta(hours=24),
+                "updated_at": min(changed, now),
                 "expires_at": c + timedelta(hours=24),
                 "paid_at": paid,
                 "failed_at": c + timedelta(hours=1) if o["status"] == "FAILED" else None,
                 "expired_at": c + timedelta(hours=24) if o["status"] == "EXPIRED" else None,
-                "refunded_at": paid + timedelta(days=3)
-                if paid and o["status"] == "REFUNDED"
-                else None,
+                "refunded_at": refunded,
             }
 
     seeded.rows["orders"] = seeded.rows.get("orders", 0) + Copier(Order).copy(order_rows())
@@ -446,12 +456,18 @@ class Measurement:
     seq_scans: list[str]
 
 
-def _explain(sql: str, params: Sequence[Any] | None) -> tuple[str, list[str]]:
-    from django.db import connection
+def _explain(
+    sql: str, params: Sequence[Any] | None, local: Sequence[str] = ()
+) -> tuple[str, list[str]]:
+    """The plan of one captured query, with the `SET LOCAL`s its operation ran (`local`,
+    e.g. `buatfilm.db.serial_plan`) applied first, so the plan is the one that ran."""
+    from django.db import connection, transaction
 
     if not sql.lstrip().upper().startswith("SELECT"):
         return "(not a SELECT)", []
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in local:
+            cursor.execute(statement)
         cursor.execute("EXPLAIN " + sql, params)
         lines = [row[0] for row in cursor.fetchall()]
     seq = [t for line in lines for t in BIG_TABLES if "Seq Scan on " + t in line]
@@ -479,10 +495,11 @@ def measure(name: str, operation: Callable[[], Any], repeat: int) -> Measurement
             operation()
             timings.append((time.perf_counter() - t0) * 1000)
     slowest = max(captured, default=(0.0, "", None), key=lambda c: c[0])
-    plan, seq = _explain(slowest[1], slowest[2]) if slowest[1] else ("(no query)", [])
+    local = [sql for _, sql, _ in captured if sql.upper().startswith("SET LOCAL")]
+    plan, seq = _explain(slowest[1], slowest[2], local) if slowest[1] else ("(no query)", [])
     all_seq: set[str] = set(seq)
     for _, sql, params in captured:
-        all_seq.update(_explain(sql, params)[1])
+        all_seq.update(_explain(sql, params, local)[1])
     return Measurement(name, statistics.median(timings), len(captured), plan, sorted(all_seq))
 
 
@@ -576,15 +593,31 @@ def operations(seeded: Seeded) -> list[tuple[str, Callable[[], Any]]]:
 
         reminders_send_due()
 
+    # The hourly jobs read what changed since their last run: an hour ago (plus their margin).
+    def last_hour() -> datetime:
+        from supportdesk.services import CHANGED_SINCE_MARGIN
+
+        return timezone.now() - timedelta(hours=1) - CHANGED_SINCE_MARGIN
+
     def daily_summary() -> None:
         from supportdesk.services import daily_stats_refresh
 
-        daily_stats_refresh()
+        daily_stats_refresh(changed_since=last_hour())
+
+    def daily_summary_full() -> None:
+        from supportdesk.services import daily_stats_refresh
+
+        daily_stats_refresh(full=True)
 
     def integrity_checks() -> None:
         from supportdesk.services import integrity_checks_run
 
-        integrity_checks_run()
+        integrity_checks_run(changed_since=last_hour())
+
+    def integrity_checks_full() -> None:
+        from supportdesk.services import integrity_checks_run
+
+        integrity_checks_run(full=True)
 
     def outbox_claim() -> None:
         from notifications.services import outbox_claim_due
@@ -625,9 +658,12 @@ def operations(seeded: Seeded) -> list[tuple[str, Callable[[], Any]]]:
         ("job: reconcile selection", reconcile_selection),
         ("job: reminders (rolled back)", rolled_back(reminders)),
         ("outbox claim (rolled back)", rolled_back(outbox_claim)),
-        # Hourly, not per request: its work is the orders of the 31 days it recomputes.
+        # Hourly, not per request: the orders of the days that changed in the last hour.
         ("job: daily summary (rolled back)", rolled_back(daily_summary)),
         ("job: integrity check (rolled back)", rolled_back(integrity_checks)),
+        # Once a day, the safety net of both: every day of the summary, every entitlement.
+        (f"{DAILY} daily summary in full", rolled_back(daily_summary_full)),
+        (f"{DAILY} integrity check in full", rolled_back(integrity_checks_full)),
     ]
 
 
@@ -678,10 +714,12 @@ def report(
         m_big = b[name]
         ratio = m_big.ms / m_small.ms if m_small.ms and m_small.ms == m_small.ms else float("nan")
         good = ratio <= 2.0 and not m_big.seq_scans
-        ok &= good
+        judged = not name.startswith(DAILY)
+        ok &= good or not judged
+        verdict = ("ok  " if good else "FAIL") if judged else "info"
         print(
             f"{name:34} {m_small.ms:11.1f} ms {m_big.ms:11.1f} ms {ratio:6.2f}x  "
-            f"{'ok  ' if good else 'FAIL'}     {', '.join(m_big.seq_scans) or '-'}"
+            f"{verdict}     {', '.join(m_big.seq_scans) or '-'}"
         )
     print()
     print("Query plans at the full size (the slowest query of each operation):")

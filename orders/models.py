@@ -172,6 +172,9 @@ class Order(models.Model):
                 condition=Q(status="PENDING_PAYMENT"),
             ),
             models.Index(fields=["status", "created_at"], name="order_status_created"),
+            # The hourly jobs (daily summary, integrity check) read only the orders changed
+            # since their last run.
+            models.Index(fields=["updated_at"], name="order_updated"),
             # Reconciliation's late-settlement group: EXPIRED/FAILED orders changed recently.
             models.Index(
                 fields=["updated_at"],

@@ -90,12 +90,18 @@ class DailyOrderStats(models.Model):
 
 class IntegrityCheck(models.Model):
     """The last result of an all-time invariant check too costly for every dashboard view
-    (it reads every entitlement): written by `supportdesk.services.integrity_checks_run`
-    (Beat, hourly, with the daily summary), read by the dashboard."""
+    (in full it reads every entitlement): written by `supportdesk.services.integrity_checks_run`
+    (Beat, hourly, with the daily summary; in full once a day), read by the dashboard.
+    `violating_ids` are the rows found breaking it, which the next incremental run reads
+    again with whatever changed since `checked_at`."""
 
     name = models.CharField(verbose_name="pemeriksaan", max_length=50, unique=True)
     violations = models.PositiveIntegerField(verbose_name="pelanggaran", default=0)
+    violating_ids = models.JSONField(verbose_name="id pelanggar", default=list, blank=True)
     checked_at = models.DateTimeField(verbose_name="diperiksa")
+    full_checked_at = models.DateTimeField(
+        verbose_name="diperiksa menyeluruh", null=True, blank=True
+    )
 
     class Meta:
         verbose_name = "pemeriksaan integritas"

@@ -495,12 +495,45 @@ def _has_entitlement() -> Exists:
 
 def day_figures(*, since: datetime, until: datetime) -> dict[date, dict[str, int]]:
     """The `FunnelDay` figures of the orders created in [since, until), per WIB day of
-    creation, in one GROUP BY (the live source of the funnel and of the daily summary)."""
+    creation, in one GROUP BY (the live source of the funnel)."""
+    return _figures(Q(created_at__gte=since, created_at__lt=until))
+
+
+def days_figures(days: Iterable[date]) -> dict[date, dict[str, int]]:
+    """The `FunnelDay` figures of whole WIB days, any set of them (the daily summary
+    recomputes the days that changed), in one GROUP BY over those days' orders."""
+    where = Q()
+    for day in days:
+        where |= Q(created_at__gte=_midnight(day), created_at__lt=_midnight(day + timedelta(1)))
+    return _figures(where) if where else {}
+
+
+def days_changed(*, since: datetime, first_day: date, until_day: date) -> set[date]:
+    """The WIB days of creation in [first_day, until_day) of the orders that changed
+    (`updated_at`) or got a payment event since `since`: the days whose daily summary may be
+    out of date. Two index ranges over what happened since, whatever the history's size."""
+    window = {"created_at__gte": _midnight(first_day), "created_at__lt": _midnight(until_day)}
+    changed = (
+        Order.objects.filter(updated_at__gte=since, **window)
+        .annotate(day=TruncDate("created_at", tzinfo=WIB))
+        .values_list("day", flat=True)
+    )
+    told = (
+        PaymentEvent.objects.filter(
+            received_at__gte=since, **{f"order__{key}": value for key, value in window.items()}
+        )
+        .annotate(day=TruncDate("order__created_at", tzinfo=WIB))
+        .values_list("day", flat=True)
+    )
+    return set(changed.union(told))
+
+
+def _figures(where: Q) -> dict[date, dict[str, int]]:
     aggregates = {
         name: Count("pk", filter=Q(status=status)) for name, status in _STATUS_COLUMNS.items()
     }
     rows = (
-        Order.objects.filter(created_at__gte=since, created_at__lt=until)
+        Order.objects.filter(where)
         .annotate(
             day=TruncDate("created_at", tzinfo=WIB),
             paid_at_midtrans=_paid_at_midtrans(),
@@ -696,14 +729,39 @@ def _rate(part: int, whole: int) -> float | None:
 ACCESS_WITHOUT_PAID = "access_without_paid"
 
 
-def access_without_paid_count() -> int:
-    """ACTIVE entitlements whose order is not PAID (must be 0): one join over every
-    entitlement, so the hourly job runs it, not each dashboard view."""
+def _access_without_paid() -> QuerySet[Entitlement]:
     return (
         Entitlement.objects.filter(status=Entitlement.Status.ACTIVE)
         .exclude(order__status=OrderStatus.PAID)
-        .count()
+        .order_by()
     )
+
+
+def access_without_paid_count() -> int:
+    """ACTIVE entitlements whose order is not PAID (must be 0): one join over every
+    entitlement, so the hourly job runs it, not each dashboard view."""
+    return _access_without_paid().count()
+
+
+def access_without_paid_ids(
+    *, changed_since: datetime | None = None, known: Iterable[int] = ()
+) -> list[int]:
+    """The ids of the ACTIVE entitlements whose order is not PAID (must be none), sorted.
+
+    Without `changed_since`: all of them, one join over every entitlement (the daily full
+    check). With it: only those whose order changed (`updated_at`) since then, plus those of
+    `known` (the last check's violators) that still break the rule, one index range over the
+    orders changed since. An entitlement only changes with its order (granted on entering
+    PAID, revoked on a refund), so whatever neither changed nor broke the rule last time
+    still keeps it."""
+    violating = _access_without_paid()
+    if changed_since is None:
+        return sorted(violating.values_list("pk", flat=True))
+    changed = violating.filter(order__updated_at__gte=changed_since).values_list("pk", flat=True)
+    known = list(known)
+    if known:
+        changed = changed.union(violating.filter(pk__in=known).values_list("pk", flat=True))
+    return sorted(changed)
 
 
 def access_without_paid_checked() -> tuple[int, datetime | None]:

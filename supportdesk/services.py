@@ -280,42 +280,97 @@ def support_record_refund(
 DAILY_STATS_DAYS = max(selectors.PERIOD_CHOICES) + 1
 
 
-def daily_stats_refresh(*, now: datetime | None = None, days: int = DAILY_STATS_DAYS) -> int:
-    """Recompute `DailyOrderStats` for the `days` closed WIB days before today (one GROUP BY
-    over those days' orders, one upsert); today is always read live. Idempotent; safe to
+# The hourly jobs read what changed since their last run, minus this margin: a transaction
+# that stamped `updated_at` before the last run began but committed after it is read again.
+CHANGED_SINCE_MARGIN = timedelta(minutes=10)
+# ... and redo everything once a day: the safety net for a change that did not stamp
+# `updated_at` (an UPDATE by hand in psql, a bug).
+FULL_REFRESH_EVERY = timedelta(hours=24)
+
+
+def daily_stats_refresh(
+    *,
+    now: datetime | None = None,
+    days: int = DAILY_STATS_DAYS,
+    full: bool = False,
+    changed_since: datetime | None = None,
+) -> int:
+    """Bring `DailyOrderStats` up to date for the `days` closed WIB days before today (today
+    is always read live), in one GROUP BY over the days it recomputes and one upsert.
+
+    A day is recomputed when it has no row yet, when its row is older than
+    FULL_REFRESH_EVERY (so once a day every day is), when it is yesterday (the newest
+    `refreshed_at` thus says when the job last ran), or when one of its orders changed or got
+    a payment event since the last run (`changed_since`, by default that run's time minus
+    CHANGED_SINCE_MARGIN). `full` recomputes every day. An hourly run therefore reads the
+    orders of the few days that moved, whatever the shop's history. Idempotent; safe to
     overlap with itself. Returns the number of day rows written."""
     now = now or timezone.now()
     today = timezone.localtime(now, selectors.WIB).date()
     first_day = today - timedelta(days=days)
-    figures = selectors.day_figures(
-        since=datetime.combine(first_day, datetime.min.time(), tzinfo=selectors.WIB),
-        until=datetime.combine(today, datetime.min.time(), tzinfo=selectors.WIB),
+    window = [first_day + timedelta(days=offset) for offset in range(days)]
+    stored = dict(
+        DailyOrderStats.objects.filter(day__gte=first_day, day__lt=today).values_list(
+            "day", "refreshed_at"
+        )
     )
-    rows = [
-        DailyOrderStats(day=day, refreshed_at=now, **figures.get(day, {}))
-        for day in (first_day + timedelta(days=offset) for offset in range(days))
-    ]
+    if full or not stored:
+        due = set(window)
+    else:
+        stale = now - FULL_REFRESH_EVERY
+        due = {day for day in window if stored.get(day, stale) <= stale}
+        due.add(today - timedelta(days=1))
+        due |= selectors.days_changed(
+            since=changed_since or max(stored.values()) - CHANGED_SINCE_MARGIN,
+            first_day=first_day,
+            until_day=today,
+        )
+    figures = selectors.days_figures(sorted(due))
+    rows = [DailyOrderStats(day=day, refreshed_at=now, **figures.get(day, {})) for day in due]
     DailyOrderStats.objects.bulk_create(
         rows,
         update_conflicts=True,
         unique_fields=["day"],
         update_fields=[*selectors.FUNNEL_FIELDS, "refreshed_at"],
     )
-    logger.info("daily_stats_refresh: %s day(s) from %s", len(rows), first_day)
+    logger.info("daily_stats_refresh: %s of %s day(s) from %s", len(rows), days, first_day)
     return len(rows)
 
 
-def integrity_checks_run(*, now: datetime | None = None) -> int:
-    """The all-time invariant "no course access without PAID", counted once an hour (Beat,
+def integrity_checks_run(
+    *, now: datetime | None = None, full: bool = False, changed_since: datetime | None = None
+) -> int:
+    """The all-time invariant "no course access without PAID", checked once an hour (Beat,
     with the daily summary) instead of on every dashboard view; stored for the dashboard and,
     when broken, an ops alert (one per WIB day: it stays broken until someone fixes it).
+
+    The hourly run reads the entitlements of the orders changed since the last check (minus
+    CHANGED_SINCE_MARGIN, or `changed_since`) and the last check's violators; the first check,
+    `full`, and any check FULL_REFRESH_EVERY after the last full one read every entitlement.
     Returns the number of violations."""
     now = now or timezone.now()
-    violations = selectors.access_without_paid_count()
-    IntegrityCheck.objects.update_or_create(
-        name=selectors.ACCESS_WITHOUT_PAID,
-        defaults={"violations": violations, "checked_at": now},
+    last = IntegrityCheck.objects.filter(name=selectors.ACCESS_WITHOUT_PAID).first()
+    full = (
+        full
+        or last is None
+        or last.full_checked_at is None
+        or last.full_checked_at <= now - FULL_REFRESH_EVERY
     )
+    if full or last is None:
+        violating = selectors.access_without_paid_ids()
+    else:
+        violating = selectors.access_without_paid_ids(
+            changed_since=changed_since or last.checked_at - CHANGED_SINCE_MARGIN,
+            known=last.violating_ids,
+        )
+    violations = len(violating)
+    result = {"violations": violations, "violating_ids": violating, "checked_at": now}
+    if full:
+        result["full_checked_at"] = now
+    if last is None:
+        IntegrityCheck.objects.update_or_create(name=selectors.ACCESS_WITHOUT_PAID, defaults=result)
+    else:
+        IntegrityCheck.objects.filter(pk=last.pk).update(**result)
     if violations:
         day = timezone.localtime(now, selectors.WIB).date()
         ops_alert_enqueue(
@@ -328,12 +383,17 @@ def integrity_checks_run(*, now: datetime | None = None) -> int:
                 "pembayarannya di Midtrans."
             ),
         )
-    logger.info("integrity_checks_run: access_without_paid=%s", violations)
+    logger.info(
+        "integrity_checks_run: access_without_paid=%s (%s)",
+        violations,
+        "full" if full else "changes",
+    )
     return violations
 
 
-def hourly_figures_refresh(*, now: datetime | None = None) -> tuple[int, int]:
+def hourly_figures_refresh(*, now: datetime | None = None, full: bool = False) -> tuple[int, int]:
     """The hourly job behind the dashboard (Beat and `manage.py refresh_daily_stats`): the
-    integrity check, then the daily summary. Returns (violations, day rows written)."""
+    integrity check, then the daily summary, each over what changed since its last run (in
+    full once a day, or with `full`). Returns (violations, day rows written)."""
     now = now or timezone.now()
-    return integrity_checks_run(now=now), daily_stats_refresh(now=now)
+    return integrity_checks_run(now=now, full=full), daily_stats_refresh(now=now, full=full)

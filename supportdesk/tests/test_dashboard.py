@@ -10,11 +10,13 @@ import time_machine
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from notifications.models import Channel, NotificationOutbox, OutboxStatus
 from notifications.services import ops_alert_enqueue
 from orders.models import Order, OrderStatus
 from orders.tests.lifecycle import order_in, pay
+from payments.models import EventSource
 from supportdesk import selectors
 from supportdesk.models import DailyOrderStats, IntegrityCheck
 from supportdesk.services import daily_stats_refresh, integrity_checks_run
@@ -125,16 +127,50 @@ def test_closed_days_are_read_from_the_summary_and_a_refresh_picks_up_changes(se
     with time_machine.travel(NOW, tick=False):
         daily_stats_refresh()
     # An order of 18 Nov is paid after the last refresh: the summary has not seen it yet.
-    with at(20, 9, 30):
+    with at(20, 10, 30):
         pay(Order.objects.get(pk=seeded["oldest_pending"].pk))
 
     stale = {d.day: d for d in selectors.funnel_by_day(now=NOW)}[date(2026, 11, 18)]
     assert (stale.pending, stale.paid) == (1, 0)  # read from the summary, not the orders
 
-    with time_machine.travel(NOW, tick=False):
-        daily_stats_refresh()
+    # The next hourly run recomputes that day (it changed) and yesterday, nothing else.
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        assert daily_stats_refresh() == 2
     fresh = {d.day: d for d in selectors.funnel_by_day(now=NOW)}[date(2026, 11, 18)]
     assert (fresh.pending, fresh.paid, fresh.revenue) == (0, 1, 499_000)
+
+
+def test_an_hourly_refresh_reads_only_the_days_that_changed(seeded, django_assert_max_num_queries):
+    with time_machine.travel(NOW, tick=False):
+        daily_stats_refresh()
+    order = seeded["oldest_pending"]  # created 18 Nov
+    # Midtrans tells us something about it without changing it (a stale pending): its day
+    # may still have moved (a "paid at Midtrans" figure reads events), so it is recomputed.
+    with at(20, 10, 40):
+        order.events.create(
+            idempotency_key="t:pending",
+            source=EventSource.WEBHOOK,
+            midtrans_order_id=order.order_id,
+            transaction_status="pending",
+            signature_valid=True,
+        )
+    later = NOW + timedelta(hours=1)
+    with time_machine.travel(later, tick=False), django_assert_max_num_queries(4):
+        assert daily_stats_refresh() == 2  # 18 Nov (its event) and 19 Nov (yesterday)
+    refreshed = DailyOrderStats.objects.filter(refreshed_at=later).values_list("day", flat=True)
+    assert sorted(refreshed) == [date(2026, 11, 18), date(2026, 11, 19)]
+
+    # A change that did not stamp `updated_at` (an UPDATE by hand) waits for the daily run,
+    # which recomputes every day whose row is a day old.
+    Order.objects.filter(discount_amount=100_000).update(status=OrderStatus.REFUNDED)  # 7 Nov
+    with time_machine.travel(later + timedelta(hours=1), tick=False):
+        assert daily_stats_refresh() == 1  # yesterday only
+    assert DailyOrderStats.objects.get(day=date(2026, 11, 7)).paid == 1
+    # A day later: the 28 rows written at NOW are a day old, and 20 Nov is the new yesterday.
+    with time_machine.travel(NOW + timedelta(hours=24), tick=False):
+        assert daily_stats_refresh() == 29
+    row = DailyOrderStats.objects.get(day=date(2026, 11, 7))
+    assert (row.paid, row.refunded) == (0, 1)
 
 
 def test_the_summary_days_are_only_closed_days(seeded):
@@ -267,7 +303,8 @@ def test_access_without_paid_is_read_from_the_hourly_check(seeded, django_assert
     paid = Order.objects.filter(status=OrderStatus.PAID).first()
     with time_machine.travel(NOW, tick=False):
         assert integrity_checks_run() == 0
-        Order.objects.filter(pk=paid.pk).update(status=OrderStatus.REFUNDED)  # access kept: a bug
+        # A bug: refunded without revoking the access.
+        Order.objects.filter(pk=paid.pk).update(status=OrderStatus.REFUNDED, updated_at=NOW)
         # The view reads the stored result (one small query, no join over entitlements) ...
         with django_assert_num_queries(1):
             assert selectors.access_without_paid_checked() == (0, NOW)
@@ -284,6 +321,35 @@ def test_access_without_paid_is_read_from_the_hourly_check(seeded, django_assert
     with time_machine.travel(NOW + timedelta(hours=1), tick=False):
         assert integrity_checks_run() == 1  # the same day: no second alert
     assert alerts.count() == before
+
+
+def test_the_hourly_check_reads_changes_and_last_violators_and_once_a_day_everything(
+    seeded, django_assert_max_num_queries
+):
+    first, second, third = Order.objects.filter(status=OrderStatus.PAID).order_by("pk")[:3]
+    with time_machine.travel(NOW, tick=False):
+        assert integrity_checks_run() == 0  # the first check reads everything
+        Order.objects.filter(pk=first.pk).update(status=OrderStatus.REFUNDED, updated_at=NOW)
+    hour = NOW + timedelta(hours=1)
+    with time_machine.travel(hour, tick=False), django_assert_max_num_queries(6):
+        assert integrity_checks_run() == 1  # one read of what changed (and the last violators)
+    # Unchanged since, the violator is still counted; a by-hand UPDATE that does not stamp
+    # `updated_at` waits for the daily full check.
+    Order.objects.filter(pk=second.pk).update(status=OrderStatus.FAILED)
+    with time_machine.travel(hour + timedelta(hours=1), tick=False):
+        assert integrity_checks_run() == 1
+    with time_machine.travel(NOW + timedelta(hours=24), tick=False):
+        assert integrity_checks_run() == 2
+        check = IntegrityCheck.objects.get(name="access_without_paid")
+        assert check.full_checked_at == NOW + timedelta(hours=24)
+        # The first one is put right (paid again): the next hourly check drops it.
+        Order.objects.filter(pk=first.pk).update(status=OrderStatus.PAID, updated_at=timezone.now())
+    with time_machine.travel(NOW + timedelta(hours=25), tick=False):
+        assert integrity_checks_run() == 1
+        assert IntegrityCheck.objects.get(name="access_without_paid").violating_ids == [
+            second.entitlement.pk
+        ]
+    assert third.entitlement.status == "ACTIVE"
 
 
 def test_without_a_check_yet_access_without_paid_is_counted_live(seeded):

@@ -100,6 +100,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Server-side parameters, so psycopg prepares a statement on a connection after it ran
+    # DB_PREPARE_THRESHOLD times: PostgreSQL then skips parsing and planning it. The hot paths
+    # repeat a handful of statements (the webhook's locked order read spent more time being
+    # planned than executed). Behind a transaction-mode pooler that cannot keep prepared
+    # statements (PgBouncer before 1.21), set DB_PREPARE_THRESHOLD= (empty: never prepare).
+    prepare_threshold = env("DB_PREPARE_THRESHOLD", default="5")
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "server_side_binding": True,
+            "prepare_threshold": int(prepare_threshold) if prepare_threshold else None,
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -38,3 +38,19 @@ def test_the_reconcile_selection_runs_with_a_serial_plan():
     serial = statements.index("SET LOCAL max_parallel_workers_per_gather = 0")
     selects = [i for i, sql in enumerate(statements) if sql.startswith("SELECT")]
     assert len(selects) == 2 and serial < selects[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_statement_run_five_times_on_a_connection_is_prepared():
+    from orders.models import Order
+
+    def prepared() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+            return cursor.fetchone()[0]
+
+    before = prepared()
+    for key in range(6):  # the same statement, new values each time
+        list(Order.objects.filter(order_id=f"BF-none-{key}"))
+    assert prepared() == before + 1

@@ -439,9 +439,11 @@ LOGIN_LINK_RATE_PER_EMAIL = env("LOGIN_LINK_RATE_PER_EMAIL", default="3/h")
 # Retry n waits uniform(0, min(MAX, BASE * 2**(n-1))) seconds (full jitter), at least 1 s.
 OUTBOX_BACKOFF_BASE_SECONDS = env.int("OUTBOX_BACKOFF_BASE_SECONDS", default=60)
 OUTBOX_BACKOFF_MAX_SECONDS = env.int("OUTBOX_BACKOFF_MAX_SECONDS", default=3600)
-# Rows leased per claim by the sweep; keep BATCH x (EMAIL_TIMEOUT or WHATSAPP_TIMEOUT) below
-# OUTBOX_LEASE_SECONDS so a batch never outlives its leases.
-OUTBOX_CLAIM_BATCH = env.int("OUTBOX_CLAIM_BATCH", default=10)
+# Rows leased per claim by the sweep. A sweep holds at most two batches leased and unsent,
+# sent OUTBOX_SEND_CONCURRENCY at a time: keep 2 x ceil(BATCH / CONCURRENCY) x (EMAIL_TIMEOUT
+# or WHATSAPP_TIMEOUT) below OUTBOX_LEASE_SECONDS (20, 4, 10 s: 100 s < 120 s) so no batch
+# outlives its leases. Fewer, larger claims: one claim (4 statements) per 20 rows, not per 10.
+OUTBOX_CLAIM_BATCH = env.int("OUTBOX_CLAIM_BATCH", default=20)
 # Rows of a batch sent side by side by one sweep (threads, each with its own database
 # connection: up to this many more connections per worker process). 1 = one after another.
 OUTBOX_SEND_CONCURRENCY = env.int("OUTBOX_SEND_CONCURRENCY", default=4)

@@ -12,8 +12,19 @@ def test_celery_keeps_the_project_logging_and_bounds_every_task():
     assert soft and hard
     assert 0 < soft < hard
     # A delivery batch (claim batch x provider timeout) fits inside the soft limit.
-    batch = settings.OUTBOX_CLAIM_BATCH * max(settings.EMAIL_TIMEOUT, settings.WHATSAPP_TIMEOUT)
+    timeout = max(settings.EMAIL_TIMEOUT, settings.WHATSAPP_TIMEOUT)
+    batch = settings.OUTBOX_CLAIM_BATCH * timeout
     assert batch < soft
+
+
+def test_the_outbox_defaults_keep_every_batch_inside_its_leases():
+    # Two batches leased and unsent at most, sent CONCURRENCY at a time (docs/decisions.md);
+    # the shipped defaults, not the test settings (which send one row at a time).
+    from buatfilm.settings import base
+
+    rounds = -(-base.OUTBOX_CLAIM_BATCH // base.OUTBOX_SEND_CONCURRENCY)
+    timeout = max(base.EMAIL_TIMEOUT, base.WHATSAPP_TIMEOUT)
+    assert 2 * rounds * timeout < base.OUTBOX_LEASE_SECONDS
 
 
 def test_persistent_database_connections_are_health_checked():

@@ -1,9 +1,15 @@
 """Database helpers that are not business rules."""
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import Model, QuerySet
+
+M = TypeVar("M", bound=Model)
 
 
 @contextmanager
@@ -21,3 +27,48 @@ def serial_plan() -> Iterator[None]:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         yield
+
+
+@dataclass(frozen=True)
+class _Slot:
+    name: str
+
+
+class QueryTemplate(Generic[M]):
+    """A queryset compiled to SQL once per process and database, then run with new values.
+
+    Django compiles a QuerySet to SQL each time it is evaluated; for a hot path's multi-table
+    read that costs more than running it (the webhook's locked order read: ~0.4 ms of Python
+    for a statement PostgreSQL, prepared, runs in less). `build(**values)` returns the
+    queryset; the first `first(**values)` per database compiles it with unique sentinel
+    values, and every call then only puts its values where the sentinels were and runs the
+    SQL with `Model.objects.raw` (annotations come back as attributes, as with the queryset;
+    `select_related` does not: read only the model's own row). Every value must reach the
+    SQL as a parameter (a sentinel compiled into the text is refused)."""
+
+    def __init__(self, build: Callable[..., QuerySet[M]]) -> None:
+        self._build = build
+        self._compiled: dict[str, tuple[type[M], str, tuple[object, ...]]] = {}
+
+    def _compile(self, names: Sequence[str]) -> tuple[type[M], str, tuple[object, ...]]:
+        sentinels = {name: f"__query_template_{name}_{uuid.uuid4().hex}__" for name in names}
+        queryset = self._build(**sentinels)
+        sql, params = queryset.query.sql_with_params()
+        slots = {sentinel: _Slot(name) for name, sentinel in sentinels.items()}
+        template = tuple(slots.get(param, param) for param in params)
+        missing = set(names) - {slot.name for slot in template if isinstance(slot, _Slot)}
+        if missing or any(sentinel in sql for sentinel in sentinels.values()):
+            raise ValueError(f"QueryTemplate: {sorted(missing)} not passed as parameters")
+        return queryset.model, sql, template
+
+    def first(self, using: str = DEFAULT_DB_ALIAS, **values: object) -> M | None:
+        key = f"{using}:{connections[using].vendor}"
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = self._compile(sorted(values))
+        model, sql, template = compiled
+        try:
+            params = [values[p.name] if isinstance(p, _Slot) else p for p in template]
+        except KeyError as exc:
+            raise TypeError(f"QueryTemplate: missing value {exc}") from None
+        return next(iter(model._default_manager.using(using).raw(sql, params)), None)

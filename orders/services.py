@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from buatfilm.logging import correlate
 from courses import services as course_services
+from courses.models import Package
 from notifications.models import NotificationOutbox, Template
 from notifications.services import ops_alert_enqueue
 from orders.messages import outbox_enqueue_for_order
@@ -128,6 +129,7 @@ def _enter_state(
                 order=order, template=Template.PAYMENT_INSTRUCTION, attempt=attempt, assume_new=True
             )
     elif order.status == S.PAID:
+        _course_load(order)
         entitlement = course_services.entitlement_grant(
             order=order, actor=actor, now=now, audit=audit
         )
@@ -171,6 +173,14 @@ def _enter_state(
         course_services.entitlement_revoke(order=order, actor=actor, reason=reason, now=now)
         if notify:
             outbox_enqueue_for_order(order=order, template=Template.ORDER_REFUNDED, assume_new=True)
+
+
+def _course_load(order: Order) -> None:
+    """Entering PAID reads the course the order opens (the entitlement, the access message):
+    one query for package and course when the caller's locked read left them out (the webhook
+    reads only the order row: its duplicates and pendings never need them)."""
+    if not Order.package.is_cached(order):
+        order.package = Package.objects.select_related("course").get(pk=order.package_id)
 
 
 _TIMESTAMP_FIELD: dict[str, str] = {

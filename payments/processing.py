@@ -13,12 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists
 from django.utils import timezone
 
+from buatfilm.db import QueryTemplate
 from buatfilm.logging import correlate
 from notifications.models import Template
 from notifications.services import ops_alert_enqueue
@@ -565,6 +566,18 @@ def payment_notification_process(
         )
 
 
+# The order of a Midtrans order id, row-locked, with `seen` (the event of this idempotency key
+# exists): compiled to SQL once per process, it is every notification's first statement.
+_LOCKED_ORDER: QueryTemplate[Order] = QueryTemplate(
+    lambda *, key, midtrans_order_id: (
+        Order.objects.select_for_update(of=("self",))
+        .annotate(seen=Exists(PaymentEvent.objects.filter(idempotency_key=key)))
+        .filter(attempts__midtrans_order_id=midtrans_order_id)
+        .order_by("-created_at")[:1]
+    )
+)
+
+
 def _notification_apply(
     *,
     payload: Mapping[str, Any],
@@ -578,14 +591,9 @@ def _notification_apply(
     with transaction.atomic():
         # The order row lock serialises every event of the order (webhook and reconciliation);
         # everything read after it is current. `seen`: this exact notification is stored
-        # already (the common duplicate, answered without writing anything).
-        order = (
-            Order.objects.select_for_update(of=("self",))
-            .select_related("package__course")
-            .annotate(seen=Exists(PaymentEvent.objects.filter(idempotency_key=key)))
-            .filter(attempts__midtrans_order_id=midtrans_order_id)
-            .first()
-        )
+        # already (the common duplicate, answered without writing anything). The order row
+        # only: entering PAID reads its course itself (`orders.services._course_load`).
+        order = _LOCKED_ORDER.first(key=key, midtrans_order_id=midtrans_order_id)
         if order is None:
             event = _event_store(
                 payload=payload, key=key, source=source, attempt=None, remote_ip=remote_ip
@@ -599,7 +607,7 @@ def _notification_apply(
                 event_id=event.pk,
             )
         with correlate(order.order_id):
-            if order.seen:
+            if cast("Any", order).seen:  # the annotation of _LOCKED_ORDER
                 logger.info("duplicate notification %s ignored", key)
                 return NotificationOutcome(
                     outcome=Outcome.DUPLICATE,

@@ -54,3 +54,46 @@ def test_a_statement_run_five_times_on_a_connection_is_prepared():
     for key in range(6):  # the same statement, new values each time
         list(Order.objects.filter(order_id=f"BF-none-{key}"))
     assert prepared() == before + 1
+
+
+@pytest.mark.django_db
+def test_a_query_template_compiles_once_and_runs_with_each_calls_values():
+    from django.db.models import Exists, OuterRef
+    from django.db.models.expressions import RawSQL
+
+    from buatfilm.db import QueryTemplate
+    from orders.models import Order
+    from orders.tests.factories import OrderFactory
+    from payments.models import PaymentAttempt
+    from payments.tests.factories import PaymentAttemptFactory
+
+    first, second = OrderFactory(), OrderFactory()
+    PaymentAttemptFactory(order=second, midtrans_order_id="M-2")
+    built = []
+
+    def build(*, order_id, midtrans_order_id):
+        built.append(order_id)
+        return Order.objects.annotate(
+            paid_via=Exists(
+                PaymentAttempt.objects.filter(
+                    order=OuterRef("pk"), midtrans_order_id=midtrans_order_id
+                )
+            )
+        ).filter(order_id=order_id)
+
+    template = QueryTemplate(build)
+    one = template.first(order_id=first.order_id, midtrans_order_id="M-2")
+    two = template.first(order_id=second.order_id, midtrans_order_id="M-2")
+    assert (one.order_id, bool(one.paid_via)) == (first.order_id, False)
+    assert (two.order_id, bool(two.paid_via)) == (second.order_id, True)
+    assert template.first(order_id="BF-none", midtrans_order_id="M-2") is None
+    assert len(built) == 1  # compiled once
+    with pytest.raises(TypeError):
+        template.first(order_id=first.order_id)
+
+    inlined = QueryTemplate(
+        # A value compiled into the SQL text (the refusal under test).
+        lambda *, order_id: Order.objects.filter(pk__in=RawSQL(f"SELECT '{order_id}'", []))  # noqa: S611
+    )
+    with pytest.raises(ValueError, match="not passed as parameters"):
+        inlined.first(order_id="x")

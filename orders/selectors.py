@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from buatfilm.db import QueryTemplate
 from buatfilm.formatting import mask_email, mask_phone, rupiah
 from courses.models import Course, Package
 from orders.models import Order, OrderStatus, PaymentMethod
@@ -40,12 +41,11 @@ def order_for_customer(*, order_id: str, access_key: str) -> Order | None:
     look the same (None), so order ids alone reveal nothing."""
     if not access_key:
         return None
-    # `get`, not `first()`: no ORDER BY to build for a primary-key lookup. No joins: the
-    # status poll (most calls) reads the order and its latest attempt, never the catalogue;
-    # a paid order's course link costs its own query (`order_course_slug`).
-    try:
-        order = Order.objects.get(order_id=order_id)
-    except Order.DoesNotExist:
+    # Compiled once (`QueryTemplate`: every status poll starts here). No joins: the status
+    # poll (most calls) reads the order and its latest attempt, never the catalogue; a paid
+    # order's course link costs its own query (`order_course_slug`).
+    order = _ORDER.first(order_id=order_id)
+    if order is None:
         return None
     if not secrets.compare_digest(order.access_key, access_key):
         return None
@@ -76,8 +76,20 @@ def order_course_slug(*, order: Order) -> str:
 
 
 def order_latest_attempt(*, order: Order) -> PaymentAttempt | None:
-    """The newest payment attempt (highest sequence) of an order."""
-    return order.attempts.order_by("-sequence").first()
+    """The newest payment attempt (highest sequence) of an order (compiled once: the status
+    poll, the status page and every retry read it)."""
+    attempt = _LATEST_ATTEMPT.first(order_id=order.order_id)
+    if attempt is not None:
+        attempt.order = order
+    return attempt
+
+
+_ORDER: QueryTemplate[Order] = QueryTemplate(
+    lambda *, order_id: Order.objects.filter(order_id=order_id)
+)
+_LATEST_ATTEMPT: QueryTemplate[PaymentAttempt] = QueryTemplate(
+    lambda *, order_id: PaymentAttempt.objects.filter(order_id=order_id).order_by("-sequence")[:1]
+)
 
 
 def order_can_retry_payment(*, order: Order, now: datetime) -> bool:

@@ -577,6 +577,10 @@ _LOCKED_ORDER: QueryTemplate[Order] = QueryTemplate(
     )
 )
 
+_ATTEMPT: QueryTemplate[PaymentAttempt] = QueryTemplate(
+    lambda *, midtrans_order_id: PaymentAttempt.objects.filter(midtrans_order_id=midtrans_order_id)
+)
+
 
 def _notification_apply(
     *,
@@ -615,7 +619,9 @@ def _notification_apply(
                     order_id=order.order_id,
                     order_status=order.status,
                 )
-            attempt = PaymentAttempt.objects.get(midtrans_order_id=midtrans_order_id)
+            attempt = _ATTEMPT.first(midtrans_order_id=midtrans_order_id)
+            if attempt is None:  # the locked read found the order through this attempt
+                raise PaymentAttempt.DoesNotExist(midtrans_order_id)
             attempt.order = order
             event = _event_store(
                 payload=payload, key=key, source=source, attempt=attempt, remote_ip=remote_ip

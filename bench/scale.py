@@ -383,10 +383,11 @@ def seed(
             }
             user_id += 1
 
-    existing = dict(
-        User.objects.filter(email__in={o["email"] for o in paid}).values_list("email", "id")
-    )
-    users.update(existing)
+    # In chunks: a statement takes at most 65,535 parameters (server-side binding).
+    emails = sorted({o["email"] for o in paid})
+    for first in range(0, len(emails), 10_000):
+        chunk = emails[first : first + 10_000]
+        users.update(User.objects.filter(email__in=chunk).values_list("email", "id"))
     seeded.rows["users"] = seeded.rows.get("users", 0) + Copier(User).copy(user_rows())
 
     def entitlement_rows() -> Iterator[dict[str, Any]]:

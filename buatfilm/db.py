@@ -55,7 +55,9 @@ class QueryTemplate(Generic[M]):
         queryset = self._build(**sentinels)
         sql, params = queryset.query.sql_with_params()
         slots = {sentinel: _Slot(name) for name, sentinel in sentinels.items()}
-        template = tuple(slots.get(param, param) for param in params)
+        template = tuple(
+            slots.get(param, param) if isinstance(param, str) else param for param in params
+        )
         missing = set(names) - {slot.name for slot in template if isinstance(slot, _Slot)}
         if missing or any(sentinel in sql for sentinel in sentinels.values()):
             raise ValueError(f"QueryTemplate: {sorted(missing)} not passed as parameters")

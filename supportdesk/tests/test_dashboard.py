@@ -352,6 +352,17 @@ def test_the_hourly_check_reads_changes_and_last_violators_and_once_a_day_everyt
     assert third.entitlement.status == "ACTIVE"
 
 
+def test_too_many_known_violators_make_the_hourly_check_a_full_one(seeded):
+    with time_machine.travel(NOW, tick=False):
+        integrity_checks_run()
+    IntegrityCheck.objects.update(violating_ids=list(range(1, 10_002)))  # not passed as ids
+    later = NOW + timedelta(hours=1)
+    with time_machine.travel(later, tick=False):
+        assert integrity_checks_run() == 0
+    check = IntegrityCheck.objects.get(name="access_without_paid")
+    assert (check.full_checked_at, check.violating_ids) == (later, [])
+
+
 def test_without_a_check_yet_access_without_paid_is_counted_live(seeded):
     paid = Order.objects.filter(status=OrderStatus.PAID).first()
     Order.objects.filter(pk=paid.pk).update(status=OrderStatus.REFUNDED)

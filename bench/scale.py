@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
@@ -513,6 +514,7 @@ def operations(seeded: Seeded) -> list[tuple[str, Callable[[], Any]]]:
 
     from devtools.midtrans_simulator import sign_notification
     from orders.models import Order
+    from supportdesk.services import daily_stats_refresh, integrity_checks_run
 
     User = get_user_model()
     admin_user, _ = User.objects.get_or_create(
@@ -594,31 +596,13 @@ def operations(seeded: Seeded) -> list[tuple[str, Callable[[], Any]]]:
 
         reminders_send_due()
 
-    # The hourly jobs read what changed since their last run: an hour ago (plus their margin).
-    def last_hour() -> datetime:
+    def hourly(job: Callable[..., Any]) -> Callable[[], None]:
+        # An hourly run reads what changed since the last one: an hour ago (plus its margin).
         from supportdesk.services import CHANGED_SINCE_MARGIN
 
-        return timezone.now() - timedelta(hours=1) - CHANGED_SINCE_MARGIN
-
-    def daily_summary() -> None:
-        from supportdesk.services import daily_stats_refresh
-
-        daily_stats_refresh(changed_since=last_hour())
-
-    def daily_summary_full() -> None:
-        from supportdesk.services import daily_stats_refresh
-
-        daily_stats_refresh(full=True)
-
-    def integrity_checks() -> None:
-        from supportdesk.services import integrity_checks_run
-
-        integrity_checks_run(changed_since=last_hour())
-
-    def integrity_checks_full() -> None:
-        from supportdesk.services import integrity_checks_run
-
-        integrity_checks_run(full=True)
+        return rolled_back(
+            lambda: job(changed_since=timezone.now() - timedelta(hours=1) - CHANGED_SINCE_MARGIN)
+        )
 
     def outbox_claim() -> None:
         from notifications.services import outbox_claim_due
@@ -660,11 +644,11 @@ def operations(seeded: Seeded) -> list[tuple[str, Callable[[], Any]]]:
         ("job: reminders (rolled back)", rolled_back(reminders)),
         ("outbox claim (rolled back)", rolled_back(outbox_claim)),
         # Hourly, not per request: the orders of the days that changed in the last hour.
-        ("job: daily summary (rolled back)", rolled_back(daily_summary)),
-        ("job: integrity check (rolled back)", rolled_back(integrity_checks)),
+        ("job: daily summary (rolled back)", hourly(daily_stats_refresh)),
+        ("job: integrity check (rolled back)", hourly(integrity_checks_run)),
         # Once a day, the safety net of both: every day of the summary, every entitlement.
-        (f"{DAILY} daily summary in full", rolled_back(daily_summary_full)),
-        (f"{DAILY} integrity check in full", rolled_back(integrity_checks_full)),
+        (f"{DAILY} daily summary in full", rolled_back(partial(daily_stats_refresh, full=True))),
+        (f"{DAILY} integrity check in full", rolled_back(partial(integrity_checks_run, full=True))),
     ]
 
 

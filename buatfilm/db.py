@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.db.models import Model, QuerySet
 
 M = TypeVar("M", bound=Model)
@@ -35,7 +35,8 @@ class _Slot:
 
 
 class QueryTemplate(Generic[M]):
-    """A queryset compiled to SQL once per process and database, then run with new values.
+    """A queryset compiled to SQL once per process and database alias, then run with new
+    values.
 
     Django compiles a QuerySet to SQL each time it is evaluated; for a hot path's multi-table
     read that costs more than running it (the webhook's locked order read: ~0.4 ms of Python
@@ -50,10 +51,10 @@ class QueryTemplate(Generic[M]):
         self._build = build
         self._compiled: dict[str, tuple[type[M], str, tuple[object, ...]]] = {}
 
-    def _compile(self, names: Sequence[str]) -> tuple[type[M], str, tuple[object, ...]]:
+    def _compile(self, names: Sequence[str], using: str) -> tuple[type[M], str, tuple[object, ...]]:
         sentinels = {name: f"__query_template_{name}_{uuid.uuid4().hex}__" for name in names}
         queryset = self._build(**sentinels)
-        sql, params = queryset.query.sql_with_params()
+        sql, params = queryset.query.get_compiler(using).as_sql()
         slots = {sentinel: _Slot(name) for name, sentinel in sentinels.items()}
         template = tuple(
             slots.get(param, param) if isinstance(param, str) else param for param in params
@@ -64,10 +65,9 @@ class QueryTemplate(Generic[M]):
         return queryset.model, sql, template
 
     def first(self, using: str = DEFAULT_DB_ALIAS, **values: object) -> M | None:
-        key = f"{using}:{connections[using].vendor}"
-        compiled = self._compiled.get(key)
+        compiled = self._compiled.get(using)
         if compiled is None:
-            compiled = self._compiled[key] = self._compile(sorted(values))
+            compiled = self._compiled[using] = self._compile(sorted(values), using)
         model, sql, template = compiled
         try:
             params = [values[p.name] if isinstance(p, _Slot) else p for p in template]

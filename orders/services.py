@@ -177,8 +177,8 @@ def _enter_state(
 
 def _course_load(order: Order) -> None:
     """Entering PAID reads the course the order opens (the entitlement, the access message):
-    one query for package and course when the caller's locked read left them out (the webhook
-    reads only the order row: its duplicates and pendings never need them)."""
+    package and course in one query, read here rather than with every locked order (the
+    catalogue rows are never locked: they are shared by every order)."""
     if not Order.package.is_cached(order):
         order.package = Package.objects.select_related("course").get(pk=order.package_id)
 
@@ -252,14 +252,9 @@ def order_transition(
 
 
 def order_for_transition(*, order_id: str) -> Order:
-    """The order, row-locked for the rest of the transaction, with what its transitions read
-    (package and course). Only the order row is locked (`of`): the joined Package and Course
-    rows are shared by every order, and locking them would serialise all transitions."""
-    return (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("package__course")
-        .get(order_id=order_id)
-    )
+    """The order, row-locked for the rest of the transaction. Its row only: entering PAID
+    loads the course it opens (`_course_load`), no other transition reads the catalogue."""
+    return Order.objects.select_for_update().get(order_id=order_id)
 
 
 def _check_move(

@@ -596,7 +596,7 @@ def _notification_apply(
         # The order row lock serialises every event of the order (webhook and reconciliation);
         # everything read after it is current. `seen`: this exact notification is stored
         # already (the common duplicate, answered without writing anything). The order row
-        # only: entering PAID reads its course itself (`orders.services._course_load`).
+        # only, like `order_for_transition`: entering PAID reads its course itself.
         order = _LOCKED_ORDER.first(key=key, midtrans_order_id=midtrans_order_id)
         if order is None:
             event = _event_store(

@@ -354,14 +354,14 @@ def integrity_checks_run(
     Returns the number of violations."""
     now = now or timezone.now()
     last = IntegrityCheck.objects.filter(name=selectors.ACCESS_WITHOUT_PAID).first()
-    full = (
+    if (
         full
         or last is None
         or last.full_checked_at is None
         or last.full_checked_at <= now - FULL_REFRESH_EVERY
         or len(last.violating_ids) > KNOWN_VIOLATORS_MAX
-    )
-    if full or last is None:
+    ):
+        full = True
         violating = selectors.access_without_paid_ids()
     else:
         violating = selectors.access_without_paid_ids(

@@ -29,3 +29,11 @@ def test_a_tiny_scale_run_seeds_and_times_every_operation():
     for operation in ("admin search: VA number", "dashboard", "status API", "outbox claim"):
         assert operation in result.stdout
     assert "ERROR" not in result.stdout
+    # The hourly jobs are judged; their daily full runs are shown, not judged.
+    for job in ("job: daily summary", "job: integrity check"):
+        assert job in result.stdout
+    for job in ("daily summary in full", "integrity check in full"):
+        [row] = [
+            line for line in result.stdout.splitlines() if line.startswith(f"daily job: {job}")
+        ]
+        assert " info " in row

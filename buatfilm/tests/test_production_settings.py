@@ -79,6 +79,16 @@ def test_the_complete_env_loads(monkeypatch):
     )
 
 
+def test_postgresql_prepares_repeated_statements_unless_told_not_to(monkeypatch):
+    monkeypatch.delenv("DB_PREPARE_THRESHOLD", raising=False)
+    options = load_production(monkeypatch).DATABASES["default"]["OPTIONS"]
+    assert (options["server_side_binding"], options["prepare_threshold"]) == (True, 5)
+    # Behind a pooler that cannot keep prepared statements: parameters stay server-side.
+    monkeypatch.setenv("DB_PREPARE_THRESHOLD", "")
+    options = load_production(monkeypatch).DATABASES["default"]["OPTIONS"]
+    assert (options["server_side_binding"], options["prepare_threshold"]) == (True, None)
+
+
 @pytest.mark.parametrize(
     ("overrides", "named"),
     [

@@ -295,6 +295,20 @@ def test_the_refresh_command_writes_the_summary(seeded):
     assert DailyOrderStats.objects.get(day=date(2026, 11, 7)).paid == 1
 
 
+def test_the_refresh_command_with_full_redoes_every_day_and_entitlement(seeded):
+    with time_machine.travel(NOW, tick=False):
+        call_command("refresh_daily_stats", stdout=StringIO())
+    # Edited by hand: `updated_at` not stamped, so an hourly run would not see it for a day.
+    Order.objects.filter(discount_amount=100_000).update(status=OrderStatus.REFUNDED)  # 7 Nov
+    out = StringIO()
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        call_command("refresh_daily_stats", "--full", stdout=out)
+    assert out.getvalue().strip() == (
+        "refresh_daily_stats: 31 day(s) written; access without PAID: 1"
+    )
+    assert DailyOrderStats.objects.get(day=date(2026, 11, 7)).refunded == 1
+
+
 def _access_without_paid(metrics):
     return next(m for m in metrics.metrics if m.key == "access_without_paid")
 

@@ -101,6 +101,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, but a bulk insert of a few rows is a VALUES list, not UNNEST
+    # (buatfilm/postgresql/__init__.py says why).
+    DATABASES["default"]["ENGINE"] = "buatfilm.postgresql"
     # Server-side parameters, so psycopg prepares a statement on a connection after it ran
     # DB_PREPARE_THRESHOLD times: PostgreSQL then skips parsing and planning it. The hot paths
     # repeat a handful of statements (the webhook's locked order read spent more time being

@@ -97,3 +97,27 @@ def test_a_query_template_compiles_once_and_runs_with_each_calls_values():
     )
     with pytest.raises(ValueError, match="not passed as parameters"):
         inlined.first(order_id="x")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_small_bulk_insert_is_a_values_list_and_a_large_one_unnest():
+    """A few rows (a settlement's audit rows and messages) are cheaper as VALUES than through
+    UNNEST's arrays; a batch past VALUES_MAX_ROWS keeps Django's UNNEST."""
+    from buatfilm.postgresql.compiler import VALUES_MAX_ROWS
+    from supportdesk.models import AuditLog
+
+    def insert(rows: int) -> str:
+        entries = [
+            AuditLog(actor="test", action="note", entity_type="order", entity_id=str(i))
+            for i in range(rows)
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            AuditLog.objects.bulk_create(entries)
+        [sql] = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+        return sql
+
+    small, large = insert(3), insert(VALUES_MAX_ROWS + 1)
+    assert "UNNEST" not in small and small.count("), (") == 2
+    assert "UNNEST" in large
+    assert AuditLog.objects.filter(action="note").count() == 3 + VALUES_MAX_ROWS + 1

@@ -71,7 +71,7 @@ def refusal(monkeypatch, **overrides: str) -> str:
 def test_the_complete_env_loads(monkeypatch):
     production = load_production(monkeypatch)
     assert production.DEBUG is False
-    assert production.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    assert production.DATABASES["default"]["ENGINE"] == "buatfilm.postgresql"
     assert production.CACHES["default"]["BACKEND"].endswith("RedisCache")
     assert production.CELERY_BROKER_URL.startswith("redis://")
     assert production.MIDTRANS_NOTIFICATION_URL == (

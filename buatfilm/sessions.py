@@ -6,18 +6,52 @@ same one afterwards. A forked child (gunicorn and celery prefork workers) starts
 registry: it must never write on a socket its parent also uses. Sessions hold no per-call
 state here: timeouts are passed per request and the Midtrans deadline is thread-local, so
 threads of one process share a session (urllib3's pool hands each thread its own connection).
+
+`EnvironmentOnceSession` reads the proxy and CA-bundle environment once per origin instead of
+on every request: requests' `merge_environment_settings` scans `os.environ` (and `no_proxy`)
+each call, a measurable share of a kept-alive call to the WhatsApp gateway or Midtrans.
 """
 
 import os
 import threading
 from collections.abc import Callable, Hashable
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 import requests
+
+if TYPE_CHECKING:
+    from requests.sessions import _Settings
 
 S = TypeVar("S", bound=requests.Session)
 _lock = threading.Lock()
 _sessions: dict[Hashable, requests.Session] = {}
+
+
+class EnvironmentOnceSession(requests.Session):
+    """A session that reads the environment (proxies, CA bundle) once per scheme and host.
+
+    A process's environment is fixed at start in production; a call that passes its own
+    proxies, stream, verify or cert is merged as usual."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple[str, str], _Settings] = {}
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> "_Settings":
+        if proxies or stream is not None or verify is not None or cert is not None:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        origin = (parts.scheme, parts.netloc)
+        merged = self._environment.get(origin)
+        if merged is None:  # two threads racing here both compute the same answer
+            merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            self._environment[origin] = merged
+        settings = merged.copy()
+        settings["proxies"] = dict(merged["proxies"])  # the adapter may add to its copy
+        return settings
 
 
 def shared_session(key: Hashable, factory: Callable[[], S]) -> S:

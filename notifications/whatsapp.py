@@ -20,7 +20,7 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
-from buatfilm.sessions import shared_session
+from buatfilm.sessions import EnvironmentOnceSession, shared_session
 from notifications.errors import DeliveryError, status_is_permanent
 
 SEND_TEXT_PATH = "/api/sendText"
@@ -82,7 +82,7 @@ class WhatsAppClient:
         if self.token:
             headers["X-Api-Key"] = self.token
         try:
-            response = shared_session("whatsapp", requests.Session).post(
+            response = shared_session("whatsapp", EnvironmentOnceSession).post(
                 self.base_url + SEND_TEXT_PATH,
                 json={"session": self.session, "chatId": to, "text": text},
                 headers=headers,

@@ -39,7 +39,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from buatfilm.metrics import timed_midtrans_call
-from buatfilm.sessions import shared_session
+from buatfilm.sessions import EnvironmentOnceSession, shared_session
 from payments.circuit import CircuitBreaker, CircuitOpen, Ticket
 
 logger = logging.getLogger(__name__)
@@ -202,7 +202,7 @@ class _DeadlineAdapter(HTTPAdapter):
         return manager
 
 
-class TimeoutSession(requests.Session):
+class TimeoutSession(EnvironmentOnceSession):
     """A `requests.Session` that puts an explicit timeout on every request and obeys the
     current call's wall-clock deadline.
 

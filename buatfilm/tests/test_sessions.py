@@ -24,6 +24,10 @@ class _KeepAliveServer(ThreadingHTTPServer):
     daemon_threads = True
     connections = 0
 
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.paths: list[str] = []  # request targets: absolute when sent through a proxy
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -34,6 +38,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.connections += 1  # one handler per accepted connection
 
     def _answer(self) -> None:
+        self.server.paths.append(self.path)
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         body = json.dumps({**STATUS, "id": "wamid-1"}).encode()
         self.send_response(200)
@@ -153,3 +158,20 @@ def test_a_forked_child_gets_a_fresh_session():
         os.waitpid(pid, 0)
     assert answer == b"fresh"
     assert sessions.shared_session("whatsapp", requests.Session) is parent
+
+
+def test_the_proxy_environment_is_read_once_per_origin(monkeypatch, keepalive_server):
+    """The environment a session saw on its first call to an origin holds for that origin; a
+    new origin reads it again. The server is its own proxy here: a request sent through it
+    names the absolute URL."""
+    port = keepalive_server.server_address[1]
+    for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    session = sessions.EnvironmentOnceSession()
+
+    session.get(f"http://127.0.0.1:{port}/first", timeout=5)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    session.get(f"http://127.0.0.1:{port}/again", timeout=5)
+    session.get(f"http://localhost:{port}/elsewhere", timeout=5)
+
+    assert keepalive_server.paths == ["/first", "/again", f"http://localhost:{port}/elsewhere"]

@@ -1,13 +1,16 @@
 """Database helpers that are not business rules."""
 
+import secrets
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Model, QuerySet
+from django.db.models.sql import UpdateQuery
 
 M = TypeVar("M", bound=Model)
 
@@ -74,3 +77,96 @@ class QueryTemplate(Generic[M]):
         except KeyError as exc:
             raise TypeError(f"QueryTemplate: missing value {exc}") from None
         return next(iter(model._default_manager.using(using).raw(sql, params)), None)
+
+
+@dataclass(frozen=True)
+class _TypedSlot:
+    name: str
+    wrap: Callable[[Any], object] | None
+
+    def fill(self, values: Mapping[str, object]) -> object:
+        value = values[self.name]
+        return value if self.wrap is None else self.wrap(value)
+
+
+def _update_sentinels(values: Mapping[str, object]) -> dict[str, object]:
+    """Values of each value's type, different from each other. Integers stay within every
+    integer field's range (Django compiles an out-of-range lookup to an empty result)."""
+    sentinels: dict[str, object] = {}
+    for name, value in values.items():
+        if isinstance(value, str):
+            sentinels[name] = f"__update_template_{name}_{uuid.uuid4().hex}__"
+        elif isinstance(value, int) and not isinstance(value, bool):
+            taken = set(sentinels.values())
+            while (number := 10_000 + secrets.randbelow(20_000)) in taken:
+                pass
+            sentinels[name] = number
+        elif isinstance(value, datetime) and value.tzinfo is not None:
+            moment = timedelta(microseconds=secrets.randbelow(10**15))
+            sentinels[name] = datetime(2000, 1, 1, tzinfo=UTC) + moment
+        else:
+            raise TypeError(f"UpdateTemplate: {name}={value!r} is not a str, int or aware datetime")
+    return sentinels
+
+
+class UpdateTemplate:
+    """An UPDATE compiled to SQL once per process and database alias, then run with new
+    values: `QueryTemplate`'s counterpart for a write every message repeats (the outbox's
+    fenced write-back). `build(**values)` returns the queryset to update and the columns to
+    set, as `queryset.update(**columns)` would take them. The first `run(**values)` per
+    database compiles it twice with different sentinel values of the same types (str, int,
+    aware datetime; never None, which would compile to `= NULL`): the two must put their
+    sentinels in the same places, so a constant that happened to equal one cannot pass for a
+    value. Every run then puts its values there and executes the SQL. Returns the number of
+    rows updated. PostgreSQL only; elsewhere each run is the plain `update()`."""
+
+    def __init__(self, build: Callable[..., tuple[QuerySet[Any], Mapping[str, object]]]) -> None:
+        self._build = build
+        self._compiled: dict[str, tuple[str, tuple[object, ...]]] = {}
+
+    def _compile_once(
+        self, values: Mapping[str, object], using: str
+    ) -> tuple[str, tuple[object, ...]]:
+        sentinels = _update_sentinels(values)
+        queryset, columns = self._build(**sentinels)
+        query = queryset.query.chain(UpdateQuery)
+        query.add_update_values(dict(columns))  # type: ignore[attr-defined]
+        sql, params = query.get_compiler(using).as_sql()
+        template = tuple(self._slot(param, sentinels) for param in params)
+        missing = set(values) - {slot.name for slot in template if isinstance(slot, _TypedSlot)}
+        if missing or any(str(sentinel) in sql for sentinel in sentinels.values()):
+            raise ValueError(f"UpdateTemplate: {sorted(missing)} not passed as parameters")
+        return sql, template
+
+    @staticmethod
+    def _slot(param: object, sentinels: Mapping[str, object]) -> object:
+        """The slot `param` stands for, or `param` itself (a constant). The backend may wrap
+        a value in a subclass that names its SQL type (psycopg's `Int2` for a small integer
+        column): the slot keeps that wrapper for the values put there."""
+        for name, sentinel in sentinels.items():
+            if isinstance(param, type(sentinel)) and param == sentinel:
+                return _TypedSlot(name, None if type(param) is type(sentinel) else type(param))
+        return param
+
+    def _compile(self, values: Mapping[str, object], using: str) -> tuple[str, tuple[object, ...]]:
+        first, second = self._compile_once(values, using), self._compile_once(values, using)
+        if first != second:
+            raise ValueError("UpdateTemplate: the statement changes with its values")
+        return first
+
+    def run(self, using: str = DEFAULT_DB_ALIAS, **values: object) -> int:
+        if connections[using].vendor != "postgresql":
+            # SQLite (development) turns datetimes into text before binding: a plain update.
+            queryset, columns = self._build(**values)
+            return queryset.using(using).update(**columns)
+        compiled = self._compiled.get(using)
+        if compiled is None:
+            compiled = self._compiled[using] = self._compile(values, using)
+        sql, template = compiled
+        try:
+            params = [p.fill(values) if isinstance(p, _TypedSlot) else p for p in template]
+        except KeyError as exc:
+            raise TypeError(f"UpdateTemplate: missing value {exc}") from None
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)  # type: ignore[arg-type]
+            return cursor.rowcount

@@ -121,3 +121,77 @@ def test_a_small_bulk_insert_is_a_values_list_and_a_large_one_unnest():
     assert "UNNEST" not in small and small.count("), (") == 2
     assert "UNNEST" in large
     assert AuditLog.objects.filter(action="note").count() == 3 + VALUES_MAX_ROWS + 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_an_update_template_compiles_once_and_runs_with_each_calls_values():
+    """The outbox's write-back: a fenced UPDATE compiled once, then run for each row. An int
+    column the backend types (attempt_count: smallint) and a datetime both reach their slots."""
+    from buatfilm.db import UpdateTemplate
+    from notifications.models import Channel, NotificationOutbox, OutboxStatus, Template
+
+    rows = [
+        NotificationOutbox.objects.create(
+            channel=Channel.EMAIL,
+            template_name=Template.OPS_ALERT,
+            recipient="ops@example.com",
+            status=OutboxStatus.SENDING,
+            attempt_count=n,
+        )
+        for n in (1, 2)
+    ]
+    built = []
+
+    def build(*, pk, attempt_count, provider_message_id, now):
+        built.append(pk)
+        fenced = NotificationOutbox.objects.filter(
+            pk=pk, status=OutboxStatus.SENDING, attempt_count=attempt_count
+        )
+        return fenced, {
+            "status": OutboxStatus.SENT,
+            "provider_message_id": provider_message_id,
+            "sent_at": now,
+            "locked_until": None,
+            "updated_at": now,
+        }
+
+    template = UpdateTemplate(build)
+    now = timezone.now()
+    updated = [
+        template.run(
+            pk=row.pk, attempt_count=row.attempt_count, provider_message_id=f"p{n}", now=now
+        )
+        for n, row in enumerate(rows)
+    ]
+    lost = template.run(pk=rows[0].pk, attempt_count=1, provider_message_id="again", now=now)
+
+    assert (updated, lost) == ([1, 1], 0)  # the second run of row 0 finds it SENT: fenced out
+    assert len(built) == 2  # compiled once, twice over (the sentinels' places must agree)
+    assert sorted(NotificationOutbox.objects.values_list("provider_message_id", "sent_at")) == [
+        ("p0", now),
+        ("p1", now),
+    ]
+    with pytest.raises(TypeError, match="missing value"):
+        template.run(pk=rows[0].pk, attempt_count=1, now=now)
+    with pytest.raises(TypeError, match="not a str, int or aware datetime"):
+        UpdateTemplate(build).run(pk=rows[0].pk, attempt_count=1, provider_message_id=None, now=now)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_an_update_template_refuses_a_value_that_is_not_a_parameter():
+    from django.db.models.functions import Upper
+
+    from buatfilm.db import UpdateTemplate
+    from notifications.models import NotificationOutbox
+
+    ignored = UpdateTemplate(
+        lambda *, pk, note: (NotificationOutbox.objects.filter(pk=pk), {"last_error": "x"})
+    )
+    with pytest.raises(ValueError, match=r"\['note'\] not passed as parameters"):
+        ignored.run(pk=1, note="unused")
+    transformed = UpdateTemplate(  # the value reaches the SQL, but not as itself
+        lambda *, pk: (NotificationOutbox.objects.filter(pk=pk), {"last_error": Upper("recipient")})
+    )
+    assert transformed.run(pk=1) == 0

@@ -13,7 +13,7 @@ import contextlib
 import json
 import re
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -241,6 +241,19 @@ class Target:
         if not self.value:
             return 0.0
         return self.value / self.goal if self.at_least else self.goal / self.value
+
+
+def floors_around(floors: Mapping[str, float], scenarios: Sequence[str]) -> dict[str, float]:
+    """The floor each scenario's ratio divides by: the mean of the floor pass measured just
+    before its scenario and the one just after it (`"after <scenario>"`), in the order
+    `floors` holds them. A machine that slows down mid-run then moves both sides of a ratio."""
+    order = list(floors)
+    around: dict[str, float] = {}
+    for scenario in scenarios:
+        after = order.index(f"after {scenario}")
+        pair = [floors[when] for when in order[max(0, after - 1) : after + 1] if floors[when]]
+        around[scenario] = sum(pair) / len(pair) if pair else 0.0
+    return around
 
 
 def ratio_target(

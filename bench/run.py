@@ -16,7 +16,9 @@ floor), checkout, status API, webhook; then the outbox. The orders the checkouts
 the status and webhook scenarios. Logs, raw samples and results go to var/bench/; every pass
 is cut to fit `--budget` seconds.
 
-Targets (issue 16): throughput as a share of the floor's req/s in the same run (max mode), the
+Targets (issue 16): throughput as a share of the floor's req/s in the same run (max mode; the
+floor is measured again after each max scenario, and each ratio divides by the mean of the two
+floor passes around its scenario, so a machine that slows down mid-run moves both sides), the
 paced webhook `paid` p95, the outbox rate, and SPEC §12's paced checkout p95s. The profile
 (Server-Timing from `bench.wsgi`) says where the time of the pass furthest from its target
 goes: waiting (gunicorn backlog, network, client), SQL, Python, Snap.
@@ -86,6 +88,7 @@ class Options:
     users: int
     webhook_users: int
     duration: int
+    floor_seconds: int
     checkouts: int
     webhook_orders: int
     paced_rate: float
@@ -107,6 +110,7 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     add("--users", type=int, default=32, help="clients for healthz/checkout/status (32)")
     add("--webhook-users", type=int, default=32, help="webhook senders (32, SPEC)")
     add("--duration", type=int, default=15, help="seconds per time-boxed pass (15)")
+    add("--floor-seconds", type=int, default=5, help="healthz pass after each max scenario (5)")
     add("--checkouts", type=int, default=600, help="checkouts in the max pass (600)")
     add("--webhook-orders", type=int, default=400, help="orders notified, max pass (400)")
     add("--paced-rate", type=float, default=64, help="paced req/s: healthz/status/webhook (64)")
@@ -467,27 +471,28 @@ def targets(
     outbox: report.Row,
     *,
     slots: int,
+    floors: dict[str, float],
 ) -> list[report.Target]:
     """Issue 16's targets, then SPEC §12's checkout latencies. `slots` = web workers x threads
-    (for checkout excl. Snap, see `report.throughput_excluding_snap`)."""
+    (for checkout excl. Snap, see `report.throughput_excluding_snap`); `floors` = the floor's
+    req/s around each max scenario (`report.floors_around`)."""
     rate = {kind: report.throughput(run.samples) for kind, run in max_passes.items()}
-    floor = rate["healthz"]
     checkout, status, webhook = (max_passes[k].samples for k in ("checkout", "status", "webhook"))
     paced_checkout = paced_passes["checkout"].samples
     paid = sorted(s.ms for s in _paid(paced_passes["webhook"].samples))
     ok_2xx = range(200, 300)
     return [
         report.ratio_target(
-            "webhook req/s / floor (max)", rate["webhook"], floor, WEBHOOK_FLOOR_PERCENT,
-            scenario="webhook max", errors=_errors(webhook, ok_2xx),
+            "webhook req/s / floor (max)", rate["webhook"], floors["webhook"],
+            WEBHOOK_FLOOR_PERCENT, scenario="webhook max", errors=_errors(webhook, ok_2xx),
         ),
         report.ratio_target(
-            "status API req/s / floor (max)", rate["status"], floor, STATUS_FLOOR_PERCENT,
-            scenario="status max", errors=_errors(status, {200}),
+            "status API req/s / floor (max)", rate["status"], floors["status"],
+            STATUS_FLOOR_PERCENT, scenario="status max", errors=_errors(status, {200}),
         ),
         report.ratio_target(
             "checkout excl. Snap req/s / floor (max)",
-            report.throughput_excluding_snap(checkout, slots=slots), floor,
+            report.throughput_excluding_snap(checkout, slots=slots), floors["checkout"],
             CHECKOUT_EXCL_SNAP_FLOOR_PERCENT, scenario="checkout max",
             errors=_errors(checkout, {201}),
         ),
@@ -646,6 +651,21 @@ def run_scenarios(
     paced_load = {kind: f"{clients[kind]} @ {rates[kind]:g}/s" for kind in clients}
     max_passes: dict[str, Pass] = {}
     paced_passes: dict[str, Pass] = {}
+    floors: dict[str, float] = {}  # healthz max req/s: at the start, then after each max pass
+
+    def floor_pass(after: str) -> float:
+        print(f"bench: floor after {after} ...", flush=True)
+        floor = run_locust(
+            stack,
+            f"floor-after-{after}",
+            "HealthzUser",
+            host=host,
+            users=users,
+            total_rate=0,
+            run_time=min(opts.floor_seconds, seconds_left(reserve=90)),
+        )
+        stack.check_alive()
+        return report.throughput(floor.samples)
 
     def run(kind: str, user_class: str, paced: bool, run_time: int, **kwargs: Any) -> None:
         label = f"{kind} {'paced' if paced else 'max'}"
@@ -662,6 +682,10 @@ def run_scenarios(
             **kwargs,
         )
         stack.check_alive()
+        if kind == "healthz" and not paced:
+            floors["start"] = report.throughput(target[kind].samples)
+        elif not paced:
+            floors[f"after {kind}"] = floor_pass(kind)
 
     for paced in (False, True):
         run("healthz", "HealthzUser", paced, run_time=duration)
@@ -700,7 +724,13 @@ def run_scenarios(
         *http_rows(paced_passes, load=paced_load),
         outbox_row(outbox),
     ]
-    goals = targets(max_passes, paced_passes, rows[-1], slots=opts.web_workers * opts.web_threads)
+    goals = targets(
+        max_passes,
+        paced_passes,
+        rows[-1],
+        slots=opts.web_workers * opts.web_threads,
+        floors=report.floors_around(floors, ["checkout", "status", "webhook"]),
+    )
     where = profiles(max_passes, paced_passes)
     furthest = report.slowest(goals, (name for name, p in where.items() if p is not None))
 
@@ -747,6 +777,11 @@ def run_scenarios(
         " together), stale pendings last."
     )
     print()
+    print(
+        "floor (healthz max req/s): "
+        + ", ".join(f"{when} {rate:.0f}" for when, rate in floors.items())
+        + "; each ratio divides by the mean of the floor before and after its scenario"
+    )
     print("targets (issue 16; ratios = max-mode req/s / the floor's max-mode req/s, this run):")
     print(report.targets_table(goals))
     print()

@@ -133,3 +133,12 @@ def test_checkout_throughput_excluding_snap():
     assert report.throughput_excluding_snap(without_snap, slots=4) == report.throughput(
         without_snap
     )
+
+
+def test_each_ratio_divides_by_the_floor_measured_around_its_scenario():
+    floors = {"start": 600.0, "after checkout": 500.0, "after status": 400.0, "after webhook": 0.0}
+
+    around = report.floors_around(floors, ["checkout", "status", "webhook"])
+
+    # A pass that measured nothing (0 req/s) leaves the other side alone.
+    assert around == {"checkout": 550.0, "status": 450.0, "webhook": 400.0}

@@ -5,9 +5,9 @@ HTTP: `POST {WHATSAPP_GATEWAY_URL}/api/sendText` with header `X-Api-Key: WHATSAP
 and JSON `{"session": WHATSAPP_SESSION, "chatId": "628…@c.us", "text": "…"}`; the message id is
 the response's `id` (a string, or WAHA's `{"_serialized": …}` object). Every request has a
 timeout (WHATSAPP_TIMEOUT seconds) and goes through this process's kept-alive session
-(`buatfilm.sessions`). Failures become `DeliveryError`: network errors, timeouts,
-5xx, 429 (and auth errors, which ops fix) are transient; other 4xx (an invalid number, a request
-the gateway refuses) are permanent.
+(`buatfilm.sessions`). Failures become `DeliveryError`: network errors, timeouts, 5xx, 429,
+a redirect (not followed: the URL is wrong) and auth errors, which ops fix, are transient;
+other 4xx (an invalid number, a request the gateway refuses) are permanent.
 """
 
 import json
@@ -82,7 +82,7 @@ class WhatsAppClient:
         if self.token:
             headers["X-Api-Key"] = self.token
         try:
-            response = shared_session("whatsapp", EnvironmentOnceSession).post(
+            response = shared_session("whatsapp", EnvironmentOnceSession).post_json(
                 self.base_url + SEND_TEXT_PATH,
                 json={"session": self.session, "chatId": to, "text": text},
                 headers=headers,
@@ -94,6 +94,15 @@ class WhatsAppClient:
             raise DeliveryError(
                 f"gateway unreachable: {type(exc).__name__}", permanent=False
             ) from exc
+        if 300 <= response.status_code < 400:
+            # Not followed: the gateway URL is wrong (a proxy's login page, http -> https).
+            location = response.headers.get("Location", "")[:200]
+            raise DeliveryError(
+                f"gateway redirected ({response.status_code}) to {location!r}: fix "
+                "WHATSAPP_GATEWAY_URL",
+                permanent=False,
+                status_code=response.status_code,
+            )
         if response.status_code >= 400:
             raise DeliveryError(
                 f"gateway answered {response.status_code}: {response.text[:200]}",

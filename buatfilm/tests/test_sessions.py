@@ -160,18 +160,25 @@ def test_a_forked_child_gets_a_fresh_session():
     assert sessions.shared_session("whatsapp", requests.Session) is parent
 
 
-def test_the_proxy_environment_is_read_once_per_origin(monkeypatch, keepalive_server):
+CALLS = {
+    "request": lambda session, url: session.get(url, timeout=5),
+    "post_json": lambda session, url: session.post_json(url, json={}, headers={}, timeout=5),
+}
+
+
+@pytest.mark.parametrize("call", CALLS.values(), ids=CALLS.keys())
+def test_the_proxy_environment_is_read_once_per_origin(monkeypatch, keepalive_server, call):
     """The environment a session saw on its first call to an origin holds for that origin; a
-    new origin reads it again. The server is its own proxy here: a request sent through it
-    names the absolute URL."""
+    new origin reads it again, through `request()` and the direct `post_json()` alike. The
+    server is its own proxy here: a request sent through it names the absolute URL."""
     port = keepalive_server.server_address[1]
     for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     session = sessions.EnvironmentOnceSession()
 
-    session.get(f"http://127.0.0.1:{port}/first", timeout=5)
+    call(session, f"http://127.0.0.1:{port}/first")
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
-    session.get(f"http://127.0.0.1:{port}/again", timeout=5)
-    session.get(f"http://localhost:{port}/elsewhere", timeout=5)
+    call(session, f"http://127.0.0.1:{port}/again")
+    call(session, f"http://localhost:{port}/elsewhere")
 
     assert keepalive_server.paths == ["/first", "/again", f"http://localhost:{port}/elsewhere"]

@@ -27,25 +27,35 @@ logger = logging.getLogger(__name__)
 User = get_user_model()
 
 
+def _customer_upsert(normalized: str) -> UserModel:
+    """INSERT … ON CONFLICT (username) DO UPDATE SET username = EXCLUDED.username RETURNING
+    id: the "update" rewrites the same value when the account exists (a concurrent creator
+    included), so the id is always the row's. Only the id is the database's: the other
+    fields are the ones an account would be created with."""
+    (user,) = User.objects.bulk_create(
+        [User(username=normalized[:150], email=normalized, password=make_password(None))],
+        update_conflicts=True,
+        unique_fields=["username"],
+        update_fields=["username"],
+    )
+    return user
+
+
 def customer_get_or_create(*, email: str) -> UserModel:
     """The customer account for an email (case-insensitive), created without a usable
     password: customers log in by magic link only. Safe under concurrent calls, without a
     savepoint: a concurrent creator of the same account cannot fail the caller's
     transaction."""
     normalized = email.strip().lower()
-    username = normalized[:150]
-    user = User.objects.filter(username=username).first()
-    if user is None:
-        # INSERT … ON CONFLICT (username) DO UPDATE SET username = EXCLUDED.username RETURNING
-        # id: the "update" rewrites the same value and only happens when a concurrent call
-        # created the account between the SELECT and here; either way the id is the row's.
-        (user,) = User.objects.bulk_create(
-            [User(username=username, email=normalized, password=make_password(None))],
-            update_conflicts=True,
-            unique_fields=["username"],
-            update_fields=["username"],
-        )
-    return user
+    user = User.objects.filter(username=normalized[:150]).first()
+    return user if user is not None else _customer_upsert(normalized)
+
+
+def customer_account_id(*, email: str) -> int:
+    """The id of the customer account for an email, created if there is none: one statement
+    either way (the settlement's path, where most buyers are new). Safe under concurrent
+    calls like `customer_get_or_create`; a returning customer's row is rewritten unchanged."""
+    return int(_customer_upsert(email.strip().lower()).pk)
 
 
 def entitlement_grant(
@@ -54,10 +64,9 @@ def entitlement_grant(
     """Create the one entitlement of a PAID order. The OneToOne on `order` makes a second grant
     impossible; the caller holds the order row lock, so this never races with itself. Its
     audit row is appended to `audit`: the transition writes it with its own."""
-    user = customer_get_or_create(email=order.customer_email)
     entitlement = Entitlement.objects.create(
         order=order,
-        user=user,
+        user_id=customer_account_id(email=order.customer_email),
         course=order.package.course,
         status=Entitlement.Status.ACTIVE,
         granted_at=now,
@@ -108,17 +117,17 @@ def _token_hash(token: str) -> str:
 
 
 def magic_link_tokens(
-    *, user: UserModel, channels: Sequence[str], now: datetime | None = None
+    *, user_id: int, channels: Sequence[str], now: datetime | None = None
 ) -> dict[str, str]:
-    """Issue a new single-use login link for `user` on each of `channels` (one INSERT); returns
-    the secret tokens by channel (only their hashes are stored). Each link works once,
-    independently of every other link."""
+    """Issue a new single-use login link for account `user_id` on each of `channels` (one
+    INSERT); returns the secret tokens by channel (only their hashes are stored). Each link
+    works once, independently of every other link."""
     now = now or timezone.now()
     tokens = {channel: secrets.token_urlsafe(32) for channel in channels}
     LoginLink.objects.bulk_create(
         LoginLink(
             token_hash=_token_hash(token),
-            user=user,
+            user_id=user_id,
             channel=channel,
             created_at=now,
             expires_at=now + timedelta(hours=settings.MAGIC_LINK_MAX_AGE_HOURS),
@@ -132,7 +141,7 @@ def magic_link_token(
     *, user: UserModel, channel: str = LoginLink.Channel.EMAIL, now: datetime | None = None
 ) -> str:
     """One new single-use login link for `user` on `channel` (see `magic_link_tokens`)."""
-    return magic_link_tokens(user=user, channels=[channel], now=now)[channel]
+    return magic_link_tokens(user_id=user.pk, channels=[channel], now=now)[channel]
 
 
 def _magic_link_url(token: str) -> str:
@@ -238,15 +247,15 @@ def access_message_context(
 def access_message_contexts(
     *,
     order: Order,
-    user: UserModel | None = None,
+    user_id: int | None = None,
     channels: Sequence[str] = LoginLink.Channel.values,
 ) -> dict[str, dict[str, str]]:
     """`access_message_context` for each of `channels` (default: every customer channel), keyed
-    by channel; `user` is the order's customer account when the caller has it already."""
-    user = user or customer_get_or_create(email=order.customer_email)
+    by channel; `user_id` is the order's customer account when the caller has it already."""
+    user_id = user_id or customer_account_id(email=order.customer_email)
     course = order.package.course
     course_url = f"{settings.SITE_URL}{reverse('courses:detail', kwargs={'slug': course.slug})}"
-    tokens = magic_link_tokens(user=user, channels=channels)
+    tokens = magic_link_tokens(user_id=user_id, channels=channels)
     return {
         channel: {
             "course_title": course.title,

@@ -137,7 +137,7 @@ def _enter_state(
             order=order,
             template=Template.PAYMENT_SUCCESS_ACCESS,
             channel_context=course_services.access_message_contexts(
-                order=order, user=entitlement.user
+                order=order, user_id=entitlement.user_id
             ),
             assume_new=True,
         )

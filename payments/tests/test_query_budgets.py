@@ -79,3 +79,25 @@ def test_a_pending_with_payment_details_within_its_budget(client, django_assert_
 
     details = NotificationOutbox.objects.filter(template_name=Template.PAYMENT_DETAILS)
     assert [row.context["payment"]["va_number"] for row in details] == ["12345678901"] * 2
+
+
+@pytest.mark.parametrize("returning_customer", [False, True])
+def test_a_settlement_finds_or_creates_the_account_in_one_statement(client, returning_customer):
+    """One upsert (INSERT … ON CONFLICT … RETURNING id) whether the buyer is new or returning:
+    no SELECT first. A returning buyer's course opens on the account they already have."""
+    from courses.models import Entitlement
+
+    attempt = PaymentAttemptFactory()
+    existing = (
+        customer_get_or_create(email=attempt.order.customer_email) if returning_customer else None
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        notify(client, midtrans_body(attempt, "settlement"), "paid")
+
+    account = [q["sql"] for q in queries.captured_queries if '"auth_user"' in q["sql"]]
+    assert len(account) == 1 and account[0].startswith('INSERT INTO "auth_user"'), account
+    assert "ON CONFLICT" in account[0]
+    entitlement = Entitlement.objects.get(order=attempt.order)
+    if existing is not None:
+        assert entitlement.user_id == existing.pk

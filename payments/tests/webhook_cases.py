@@ -280,7 +280,7 @@ class MidtransWebhookNegativeCases:
         response = post_notification(client, None, raw=raw)
         assert response.status_code == 403
 
-    @override_settings(RATELIMIT_ENABLE=True, MIDTRANS_INVALID_SIGNATURE_AUDIT_RATE="3/m")
+    @override_settings(RATELIMIT_ENABLE=True, MIDTRANS_INVALID_SIGNATURE_AUDIT_RATE="3/h")
     def test_invalid_signature_flood_cannot_fill_the_audit_log(self, client, attempt):
         body = midtrans_body(attempt, server_key="forged")
         statuses = [post_notification(client, body).status_code for _ in range(10)]
@@ -288,7 +288,7 @@ class MidtransWebhookNegativeCases:
         assert AuditLog.objects.filter(action="webhook_invalid_signature").count() == 3
         assert PaymentEvent.objects.count() == 0
 
-    @override_settings(RATELIMIT_ENABLE=True, MIDTRANS_WEBHOOK_RATE_LIMIT="5/m")
+    @override_settings(RATELIMIT_ENABLE=True, MIDTRANS_WEBHOOK_RATE_LIMIT="5/h")
     def test_per_ip_rate_limit_answers_429_before_any_work(self, client, attempt):
         body = midtrans_body(attempt, "pending", fraud_status=None)
         statuses = [post_notification(client, body).status_code for _ in range(7)]

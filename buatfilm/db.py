@@ -34,68 +34,25 @@ def serial_plan() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class _Slot:
+    """Where a template puts the value called `name`. The backend may wrap a value in a
+    subclass that names its SQL type (psycopg's `Int2` for a small integer column): `wrap`
+    keeps that wrapper for the values put there."""
+
     name: str
-
-
-class QueryTemplate(Generic[M]):
-    """A queryset compiled to SQL once per process and database alias, then run with new
-    values.
-
-    Django compiles a QuerySet to SQL each time it is evaluated; for a hot path's multi-table
-    read that costs more than running it (the webhook's locked order read: ~0.4 ms of Python
-    for a statement PostgreSQL, prepared, runs in less). `build(**values)` returns the
-    queryset; the first `first(**values)` per database compiles it with unique sentinel
-    values, and every call then only puts its values where the sentinels were and runs the
-    SQL with `Model.objects.raw` (annotations come back as attributes, as with the queryset;
-    `select_related` does not: read only the model's own row). Every value must reach the
-    SQL as a parameter (a sentinel compiled into the text is refused)."""
-
-    def __init__(self, build: Callable[..., QuerySet[M]]) -> None:
-        self._build = build
-        self._compiled: dict[str, tuple[type[M], str, tuple[object, ...]]] = {}
-
-    def _compile(self, names: Sequence[str], using: str) -> tuple[type[M], str, tuple[object, ...]]:
-        sentinels = {name: f"__query_template_{name}_{uuid.uuid4().hex}__" for name in names}
-        queryset = self._build(**sentinels)
-        sql, params = queryset.query.get_compiler(using).as_sql()
-        slots = {sentinel: _Slot(name) for name, sentinel in sentinels.items()}
-        template = tuple(
-            slots.get(param, param) if isinstance(param, str) else param for param in params
-        )
-        missing = set(names) - {slot.name for slot in template if isinstance(slot, _Slot)}
-        if missing or any(sentinel in sql for sentinel in sentinels.values()):
-            raise ValueError(f"QueryTemplate: {sorted(missing)} not passed as parameters")
-        return queryset.model, sql, template
-
-    def first(self, using: str = DEFAULT_DB_ALIAS, **values: object) -> M | None:
-        compiled = self._compiled.get(using)
-        if compiled is None:
-            compiled = self._compiled[using] = self._compile(sorted(values), using)
-        model, sql, template = compiled
-        try:
-            params = [values[p.name] if isinstance(p, _Slot) else p for p in template]
-        except KeyError as exc:
-            raise TypeError(f"QueryTemplate: missing value {exc}") from None
-        return next(iter(model._default_manager.using(using).raw(sql, params)), None)
-
-
-@dataclass(frozen=True)
-class _TypedSlot:
-    name: str
-    wrap: Callable[[Any], object] | None
+    wrap: Callable[[Any], object] | None = None
 
     def fill(self, values: Mapping[str, object]) -> object:
         value = values[self.name]
         return value if self.wrap is None else self.wrap(value)
 
 
-def _update_sentinels(values: Mapping[str, object]) -> dict[str, object]:
+def _sentinels(values: Mapping[str, object]) -> dict[str, object]:
     """Values of each value's type, different from each other. Integers stay within every
     integer field's range (Django compiles an out-of-range lookup to an empty result)."""
     sentinels: dict[str, object] = {}
     for name, value in values.items():
         if isinstance(value, str):
-            sentinels[name] = f"__update_template_{name}_{uuid.uuid4().hex}__"
+            sentinels[name] = f"__template_{name}_{uuid.uuid4().hex}__"
         elif isinstance(value, int) and not isinstance(value, bool):
             taken = set(sentinels.values())
             while (number := 10_000 + secrets.randbelow(20_000)) in taken:
@@ -105,68 +62,122 @@ def _update_sentinels(values: Mapping[str, object]) -> dict[str, object]:
             moment = timedelta(microseconds=secrets.randbelow(10**15))
             sentinels[name] = datetime(2000, 1, 1, tzinfo=UTC) + moment
         else:
-            raise TypeError(f"UpdateTemplate: {name}={value!r} is not a str, int or aware datetime")
+            raise TypeError(f"{name}={value!r} is not a str, int or aware datetime")
     return sentinels
+
+
+def _slot(param: object, sentinels: Mapping[str, object]) -> object:
+    """The slot `param` stands for, or `param` itself (a constant)."""
+    for name, sentinel in sentinels.items():
+        if isinstance(param, type(sentinel)) and param == sentinel:
+            return _Slot(name, None if type(param) is type(sentinel) else type(param))
+    return param
+
+
+def _parametrised(
+    kind: str,
+    compile_sql: Callable[[Mapping[str, object]], tuple[str, Sequence[object]]],
+    values: Mapping[str, object],
+) -> tuple[str, tuple[object, ...]]:
+    """`compile_sql(sentinels)` turned into SQL and a parameter template with a slot where
+    each value goes. Every value must reach the SQL as a parameter (one compiled into the
+    text, or dropped, is refused). A string sentinel carries a UUID and cannot equal anything
+    else; an int or datetime could equal a constant of the statement, so with one of those
+    the statement is compiled twice with different sentinels and the slots must agree."""
+
+    def once() -> tuple[str, tuple[object, ...]]:
+        try:
+            sentinels = _sentinels(values)
+        except TypeError as exc:
+            raise TypeError(f"{kind}: {exc}") from None
+        sql, params = compile_sql(sentinels)
+        template = tuple(_slot(param, sentinels) for param in params)
+        missing = set(values) - {slot.name for slot in template if isinstance(slot, _Slot)}
+        if missing or any(str(sentinel) in sql for sentinel in sentinels.values()):
+            raise ValueError(f"{kind}: {sorted(missing)} not passed as parameters")
+        return sql, template
+
+    compiled = once()
+    if any(not isinstance(value, str) for value in values.values()) and once() != compiled:
+        raise ValueError(f"{kind}: the statement changes with its values")
+    return compiled
+
+
+def _params(kind: str, template: Sequence[object], values: Mapping[str, object]) -> list[object]:
+    try:
+        return [p.fill(values) if isinstance(p, _Slot) else p for p in template]
+    except KeyError as exc:
+        raise TypeError(f"{kind}: missing value {exc}") from None
+
+
+class QueryTemplate(Generic[M]):
+    """A queryset compiled to SQL once per process and database alias, then run with new
+    values.
+
+    Django compiles a QuerySet to SQL each time it is evaluated; for a hot path's multi-table
+    read that costs more than running it (the webhook's locked order read: ~0.4 ms of Python
+    for a statement PostgreSQL, prepared, runs in less). `build(**values)` returns the
+    queryset; the first `first(**values)` per database compiles it with sentinel values
+    (`_parametrised`), and every call then only puts its values where the sentinels were and
+    runs the SQL with `Model.objects.raw` (annotations come back as attributes, as with the
+    queryset; `select_related` does not: read only the model's own row)."""
+
+    def __init__(self, build: Callable[..., QuerySet[M]]) -> None:
+        self._build = build
+        self._compiled: dict[str, tuple[type[M], str, tuple[object, ...]]] = {}
+
+    def _compile(
+        self, values: Mapping[str, object], using: str
+    ) -> tuple[type[M], str, tuple[object, ...]]:
+        models: list[type[M]] = []
+
+        def compile_sql(sentinels: Mapping[str, object]) -> tuple[str, Sequence[object]]:
+            queryset = self._build(**sentinels)
+            models.append(queryset.model)
+            return queryset.query.get_compiler(using).as_sql()
+
+        sql, template = _parametrised("QueryTemplate", compile_sql, values)
+        return models[0], sql, template
+
+    def first(self, using: str = DEFAULT_DB_ALIAS, **values: object) -> M | None:
+        compiled = self._compiled.get(using)
+        if compiled is None:
+            compiled = self._compiled[using] = self._compile(values, using)
+        model, sql, template = compiled
+        params = _params("QueryTemplate", template, values)
+        return next(iter(model._default_manager.using(using).raw(sql, params)), None)
 
 
 class UpdateTemplate:
     """An UPDATE compiled to SQL once per process and database alias, then run with new
     values: `QueryTemplate`'s counterpart for a write every message repeats (the outbox's
     fenced write-back). `build(**values)` returns the queryset to update and the columns to
-    set, as `queryset.update(**columns)` would take them. The first `run(**values)` per
-    database compiles it twice with different sentinel values of the same types (str, int,
-    aware datetime; never None, which would compile to `= NULL`): the two must put their
-    sentinels in the same places, so a constant that happened to equal one cannot pass for a
-    value. Every run then puts its values there and executes the SQL. Returns the number of
-    rows updated. PostgreSQL only; elsewhere each run is the plain `update()`."""
+    set, as `queryset.update(**columns)` would take them. Values are str, int or aware
+    datetime (`_parametrised`), never None, which would compile to `= NULL`. Returns the
+    number of rows updated. PostgreSQL only: SQLite (development) binds datetimes as text, so
+    there each run is the plain `update()`."""
 
     def __init__(self, build: Callable[..., tuple[QuerySet[Any], Mapping[str, object]]]) -> None:
         self._build = build
         self._compiled: dict[str, tuple[str, tuple[object, ...]]] = {}
 
-    def _compile_once(
-        self, values: Mapping[str, object], using: str
-    ) -> tuple[str, tuple[object, ...]]:
-        sentinels = _update_sentinels(values)
-        queryset, columns = self._build(**sentinels)
-        query = queryset.query.chain(UpdateQuery)
-        query.add_update_values(dict(columns))  # type: ignore[attr-defined]
-        sql, params = query.get_compiler(using).as_sql()
-        template = tuple(self._slot(param, sentinels) for param in params)
-        missing = set(values) - {slot.name for slot in template if isinstance(slot, _TypedSlot)}
-        if missing or any(str(sentinel) in sql for sentinel in sentinels.values()):
-            raise ValueError(f"UpdateTemplate: {sorted(missing)} not passed as parameters")
-        return sql, template
-
-    @staticmethod
-    def _slot(param: object, sentinels: Mapping[str, object]) -> object:
-        """The slot `param` stands for, or `param` itself (a constant). The backend may wrap
-        a value in a subclass that names its SQL type (psycopg's `Int2` for a small integer
-        column): the slot keeps that wrapper for the values put there."""
-        for name, sentinel in sentinels.items():
-            if isinstance(param, type(sentinel)) and param == sentinel:
-                return _TypedSlot(name, None if type(param) is type(sentinel) else type(param))
-        return param
-
     def _compile(self, values: Mapping[str, object], using: str) -> tuple[str, tuple[object, ...]]:
-        first, second = self._compile_once(values, using), self._compile_once(values, using)
-        if first != second:
-            raise ValueError("UpdateTemplate: the statement changes with its values")
-        return first
+        def compile_sql(sentinels: Mapping[str, object]) -> tuple[str, Sequence[object]]:
+            queryset, columns = self._build(**sentinels)
+            query = queryset.query.chain(UpdateQuery)
+            query.add_update_values(dict(columns))  # type: ignore[attr-defined]
+            return query.get_compiler(using).as_sql()
+
+        return _parametrised("UpdateTemplate", compile_sql, values)
 
     def run(self, using: str = DEFAULT_DB_ALIAS, **values: object) -> int:
         if connections[using].vendor != "postgresql":
-            # SQLite (development) turns datetimes into text before binding: a plain update.
             queryset, columns = self._build(**values)
             return queryset.using(using).update(**columns)
         compiled = self._compiled.get(using)
         if compiled is None:
             compiled = self._compiled[using] = self._compile(values, using)
         sql, template = compiled
-        try:
-            params = [p.fill(values) if isinstance(p, _TypedSlot) else p for p in template]
-        except KeyError as exc:
-            raise TypeError(f"UpdateTemplate: missing value {exc}") from None
         with connections[using].cursor() as cursor:
-            cursor.execute(sql, params)  # type: ignore[arg-type]
+            cursor.execute(sql, _params("UpdateTemplate", template, values))  # type: ignore[arg-type]
             return cursor.rowcount

@@ -184,14 +184,30 @@ def test_an_update_template_refuses_a_value_that_is_not_a_parameter():
     from django.db.models.functions import Upper
 
     from buatfilm.db import UpdateTemplate
-    from notifications.models import NotificationOutbox
+    from notifications.models import Channel, NotificationOutbox, Template
 
+    row = NotificationOutbox.objects.create(
+        channel=Channel.EMAIL, template_name=Template.OPS_ALERT, recipient="ops@example.com"
+    )
     ignored = UpdateTemplate(
         lambda *, pk, note: (NotificationOutbox.objects.filter(pk=pk), {"last_error": "x"})
     )
     with pytest.raises(ValueError, match=r"\['note'\] not passed as parameters"):
         ignored.run(pk=1, note="unused")
-    transformed = UpdateTemplate(  # the value reaches the SQL, but not as itself
+    transformed = UpdateTemplate(  # a column set from an expression, not from a value
         lambda *, pk: (NotificationOutbox.objects.filter(pk=pk), {"last_error": Upper("recipient")})
     )
-    assert transformed.run(pk=1) == 0
+    assert transformed.run(pk=row.pk + 1) == 0
+    assert transformed.run(pk=row.pk) == 1
+    row.refresh_from_db()
+    assert row.last_error == "OPS@EXAMPLE.COM"
+
+    shapes = iter([{"attempt_count": 0}, {"max_attempts": 0}])
+    shifting = UpdateTemplate(  # compiled twice (an int value), to two different statements
+        lambda *, pk: (
+            NotificationOutbox.objects.filter(pk=pk, **next(shapes)),
+            {"last_error": "y"},
+        )
+    )
+    with pytest.raises(ValueError, match="the statement changes with its values"):
+        shifting.run(pk=row.pk)

@@ -182,3 +182,17 @@ def test_the_proxy_environment_is_read_once_per_origin(monkeypatch, keepalive_se
     call(session, f"http://localhost:{port}/elsewhere")
 
     assert keepalive_server.paths == ["/first", "/again", f"http://localhost:{port}/elsewhere"]
+
+
+def test_a_call_with_its_own_proxies_is_merged_as_usual(monkeypatch, keepalive_server):
+    """The cached environment does not override what a call passes itself."""
+    port = keepalive_server.server_address[1]
+    for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    session = sessions.EnvironmentOnceSession()
+    url = f"http://127.0.0.1:{port}/direct"
+
+    session.get(url, timeout=5)
+    session.get(url, timeout=5, proxies={"http": f"http://127.0.0.1:{port}"})
+
+    assert keepalive_server.paths == ["/direct", url]

@@ -27,35 +27,23 @@ logger = logging.getLogger(__name__)
 User = get_user_model()
 
 
-def _customer_upsert(normalized: str) -> UserModel:
-    """INSERT … ON CONFLICT (username) DO UPDATE SET username = EXCLUDED.username RETURNING
-    id: the "update" rewrites the same value when the account exists (a concurrent creator
-    included), so the id is always the row's. Only the id is the database's: the other
-    fields are the ones an account would be created with."""
+def customer_account_id(*, email: str) -> int:
+    """The id of the customer account for an email (case-insensitive), created if there is
+    none, without a usable password: customers log in by magic link only. One statement
+    either way (the settlement's path, where most buyers are new): INSERT … ON CONFLICT
+    (username) DO UPDATE SET username = EXCLUDED.username RETURNING id. The "update" rewrites
+    the same value when the account exists, so the id is always the row's; only the id is
+    returned because the other columns of the object built here are not the database's. Safe
+    under concurrent calls without a savepoint: a concurrent creator of the same account
+    cannot fail the caller's transaction."""
+    normalized = email.strip().lower()
     (user,) = User.objects.bulk_create(
         [User(username=normalized[:150], email=normalized, password=make_password(None))],
         update_conflicts=True,
         unique_fields=["username"],
         update_fields=["username"],
     )
-    return user
-
-
-def customer_get_or_create(*, email: str) -> UserModel:
-    """The customer account for an email (case-insensitive), created without a usable
-    password: customers log in by magic link only. Safe under concurrent calls, without a
-    savepoint: a concurrent creator of the same account cannot fail the caller's
-    transaction."""
-    normalized = email.strip().lower()
-    user = User.objects.filter(username=normalized[:150]).first()
-    return user if user is not None else _customer_upsert(normalized)
-
-
-def customer_account_id(*, email: str) -> int:
-    """The id of the customer account for an email, created if there is none: one statement
-    either way (the settlement's path, where most buyers are new). Safe under concurrent
-    calls like `customer_get_or_create`; a returning customer's row is rewritten unchanged."""
-    return int(_customer_upsert(email.strip().lower()).pk)
+    return int(user.pk)
 
 
 def entitlement_grant(

@@ -65,11 +65,12 @@ def http(url: str, *, data: bytes | None = None, headers: dict | None = None) ->
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("log_format", ["json", "text"])
 def test_the_procfile_web_command_logs_no_secret(tmp_path, log_format):
-    from courses.services import customer_get_or_create, magic_link_token
+    from courses.services import magic_link_token
+    from courses.tests.factories import customer_account
     from orders.tests.factories import OrderFactory
 
     order = OrderFactory()
-    customer = customer_get_or_create(email=order.customer_email)
+    customer = customer_account(email=order.customer_email)
     token = magic_link_token(user=customer)
     bogus_token = "forged-login-token-0123456789"
     signature = "c0ffee" * 21 + "ab"

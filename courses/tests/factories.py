@@ -1,6 +1,8 @@
 import factory
+from django.contrib.auth.models import User
 
 from courses.models import Course, Lesson, Package
+from courses.services import customer_account_id
 
 
 class CourseFactory(factory.django.DjangoModelFactory):
@@ -30,3 +32,9 @@ class LessonFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"pelajaran-{n}")
     title = factory.Sequence(lambda n: f"Pelajaran {n}")
     position = factory.Sequence(int)
+
+
+def customer_account(*, email: str) -> User:
+    """The customer account a purchase by `email` opens (`customer_account_id`), read back
+    whole, for a test that logs it in or compares it."""
+    return User.objects.get(pk=customer_account_id(email=email))

@@ -9,8 +9,7 @@ from django.utils import timezone
 
 from courses.models import Course, Entitlement
 from courses.selectors import user_course_cards, user_has_course_access
-from courses.services import customer_get_or_create
-from courses.tests.factories import CourseFactory
+from courses.tests.factories import CourseFactory, customer_account
 from orders.tests.factories import OrderFactory
 from orders.tests.lifecycle import paid_order, refunded_order
 
@@ -18,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def customer_of(order):
-    return customer_get_or_create(email=order.customer_email)
+    return customer_account(email=order.customer_email)
 
 
 def course_of(order) -> Course:
@@ -37,7 +36,7 @@ def test_anonymous_has_no_access():
 
 def test_user_without_entitlement_has_no_access():
     order = paid_order()
-    stranger = customer_get_or_create(email="orang.lain@example.com")
+    stranger = customer_account(email="orang.lain@example.com")
     assert not user_has_course_access(user=stranger, course=course_of(order))
 
 

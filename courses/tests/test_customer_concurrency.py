@@ -1,27 +1,20 @@
 """The customer account for an email under concurrent first purchases on PostgreSQL: no
-savepoint, no IntegrityError, one account (`customer_get_or_create`'s upsert path, and
-`customer_account_id`, the settlement's)."""
+savepoint, no IntegrityError, one account (`customer_account_id`'s upsert)."""
 
 import pytest
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from buatfilm.testing import run_concurrently
-from courses.services import customer_account_id, customer_get_or_create
+from courses.services import customer_account_id
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-ACCOUNT_IDS = {
-    "customer_get_or_create": lambda email: customer_get_or_create(email=email).pk,
-    "customer_account_id": lambda email: customer_account_id(email=email),
-}
 
-
-@pytest.mark.parametrize("account_id", ACCOUNT_IDS.values(), ids=ACCOUNT_IDS.keys())
-def test_eight_concurrent_first_purchases_share_one_account(account_id):
+def test_eight_concurrent_first_purchases_share_one_account():
     def in_a_transaction():
         with transaction.atomic():  # as in the settlement: a failure would roll it all back
-            return account_id("Baru@Example.com")
+            return customer_account_id(email="Baru@Example.com")
 
     results = run_concurrently([in_a_transaction for _ in range(8)])
 

@@ -8,7 +8,7 @@ from django.core import mail
 from django.core.cache import cache
 from django.urls import reverse
 
-from courses.services import customer_get_or_create
+from courses.tests.factories import customer_account
 from notifications.models import NotificationOutbox, Template
 from notifications.services import outbox_deliver
 from orders.tests.lifecycle import order_in, paid_order
@@ -132,4 +132,4 @@ def test_customer_session_lasts_30_days_staff_12_hours(client, settings):
     staff = User.objects.create_user("admin-staf", password="x-Sangat-Rahasia-1", is_staff=True)
     staff_client.force_login(staff)
     assert staff_client.session.get_expiry_age() == 12 * 3600
-    assert customer_get_or_create(email=order.customer_email).pk != staff.pk
+    assert customer_account(email=order.customer_email).pk != staff.pk

@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from courses.models import Lesson, LessonProgress
-from courses.services import catalog_seed, customer_get_or_create
+from courses.services import catalog_seed
+from courses.tests.factories import customer_account
 from courses.video import lesson_video
 from orders.models import Order
 from orders.tests.lifecycle import order_in, paid_order
@@ -23,7 +24,7 @@ def _fresh_rate_limits():
 def learner(client):
     catalog_seed()
     order = paid_order(customer_email="budi@example.com")
-    client.force_login(customer_get_or_create(email="budi@example.com"))
+    client.force_login(customer_account(email="budi@example.com"))
     return order
 
 
@@ -80,7 +81,7 @@ def test_all_done(client, learner):
 
 def test_mark_done_needs_access_and_post(client):
     catalog_seed()
-    stranger = customer_get_or_create(email="orang@example.com")
+    stranger = customer_account(email="orang@example.com")
     client.force_login(stranger)
     lesson = lessons()[0]
     assert client.post(done_url(lesson)).status_code == 403
@@ -92,7 +93,7 @@ def test_progress_is_per_learner(client, learner):
     client.post(done_url(lessons()[0]))
     other = paid_order(customer_email="sari@example.com")
     assert other.status == "PAID"
-    client.force_login(customer_get_or_create(email="sari@example.com"))
+    client.force_login(customer_account(email="sari@example.com"))
     assert "0 dari 6 pelajaran selesai" in course_html(client)
 
 

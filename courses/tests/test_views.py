@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from courses.models import Entitlement, LoginLink
-from courses.services import customer_get_or_create, magic_link_token
-from courses.tests.factories import LessonFactory
+from courses.services import magic_link_token
+from courses.tests.factories import LessonFactory, customer_account
 from notifications.models import NotificationOutbox, OutboxStatus, Template
 from notifications.services import Outcome, outbox_deliver
 from notifications.tests.email_backends import ScriptedEmailBackend
@@ -82,7 +82,7 @@ def test_anonymous_is_sent_to_login(client, paid, url_name):
 
 
 def test_without_entitlement_the_page_explains_and_links_to_buy(client, paid):
-    client.force_login(customer_get_or_create(email="belum.beli@example.com"))
+    client.force_login(customer_account(email="belum.beli@example.com"))
     for url in (course_url(paid), lesson_url(paid, "pengenalan")):
         response = client.get(url)
         assert response.status_code == 403
@@ -96,7 +96,7 @@ def test_without_entitlement_the_page_explains_and_links_to_buy(client, paid):
 def test_revoked_entitlement_has_no_access(client):
     order = refunded_order(customer_email="refund@example.com")
     LessonFactory(course=order.package.course, slug="pengenalan")
-    client.force_login(customer_get_or_create(email="refund@example.com"))
+    client.force_login(customer_account(email="refund@example.com"))
     response = client.get(course_url(order))
     assert response.status_code == 403
     assert "sudah tidak aktif" in response.content.decode()
@@ -106,7 +106,7 @@ def test_revoked_entitlement_has_no_access(client):
 
 
 def test_paid_customer_sees_the_course_and_lessons(client, paid):
-    client.force_login(customer_get_or_create(email="budi@example.com"))
+    client.force_login(customer_account(email="budi@example.com"))
     entitlement = Entitlement.objects.get(order=paid)
     assert entitlement.last_accessed_at is None
 
@@ -129,7 +129,7 @@ def test_paid_customer_sees_the_course_and_lessons(client, paid):
 
 
 def test_unknown_lesson_and_inactive_course_are_404(client, paid):
-    client.force_login(customer_get_or_create(email="budi@example.com"))
+    client.force_login(customer_account(email="budi@example.com"))
     assert client.get(lesson_url(paid, "tidak-ada")).status_code == 404
     course = paid.package.course
     course.is_active = False
@@ -138,7 +138,7 @@ def test_unknown_lesson_and_inactive_course_are_404(client, paid):
 
 
 def test_logout_is_a_post(client, paid):
-    client.force_login(customer_get_or_create(email="budi@example.com"))
+    client.force_login(customer_account(email="budi@example.com"))
     assert client.get(reverse("courses:logout")).status_code == 405
     response = client.post(reverse("courses:logout"))
     assert response.status_code == 302
@@ -153,7 +153,7 @@ def magic_url(user) -> str:
 
 
 def test_magic_link_get_only_asks_then_post_logs_in(client, paid):
-    user = customer_get_or_create(email="budi@example.com")
+    user = customer_account(email="budi@example.com")
     url = magic_url(user)
 
     # Mail scanners follow links: GETs never use the link up.
@@ -173,7 +173,7 @@ def test_magic_link_get_only_asks_then_post_logs_in(client, paid):
 
 
 def test_reused_magic_link_shows_a_clear_message_and_a_new_link_form(client, paid):
-    user = customer_get_or_create(email="budi@example.com")
+    user = customer_account(email="budi@example.com")
     url = magic_url(user)
     assert client.post(url).status_code == 302
     client.logout()
@@ -189,7 +189,7 @@ def test_reused_magic_link_shows_a_clear_message_and_a_new_link_form(client, pai
 
 
 def test_expired_magic_link_shows_a_clear_message(client, paid, settings):
-    user = customer_get_or_create(email="budi@example.com")
+    user = customer_account(email="budi@example.com")
     url = magic_url(user)
     later = timezone.now() + timedelta(hours=settings.MAGIC_LINK_MAX_AGE_HOURS, minutes=1)
     with time_machine.travel(later, tick=False):
@@ -204,7 +204,7 @@ def test_expired_magic_link_shows_a_clear_message(client, paid, settings):
 
 
 def test_tampered_magic_link_is_invalid(client, paid):
-    user = customer_get_or_create(email="budi@example.com")
+    user = customer_account(email="budi@example.com")
     token = magic_link_token(user=user)
     tampered = reverse("courses:magic_login", kwargs={"token": token[:-2] + "xx"})
     assert client.post(tampered).status_code == 410

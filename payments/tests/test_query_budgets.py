@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from courses.services import customer_get_or_create
+from courses.tests.factories import customer_account
 from notifications.models import NotificationOutbox, Template
 from orders.models import OrderStatus
 from payments.tests.factories import PaymentAttemptFactory
@@ -33,7 +33,7 @@ def test_a_settlement_pays_within_its_budget(
 ):
     attempt = PaymentAttemptFactory()
     if returning_customer:
-        customer_get_or_create(email=attempt.order.customer_email)
+        customer_account(email=attempt.order.customer_email)
 
     with django_assert_max_num_queries(SETTLEMENT_BUDGET):
         notify(client, midtrans_body(attempt, "settlement"), "paid")
@@ -88,9 +88,7 @@ def test_a_settlement_finds_or_creates_the_account_in_one_statement(client, retu
     from courses.models import Entitlement
 
     attempt = PaymentAttemptFactory()
-    existing = (
-        customer_get_or_create(email=attempt.order.customer_email) if returning_customer else None
-    )
+    existing = customer_account(email=attempt.order.customer_email) if returning_customer else None
 
     with CaptureQueriesContext(connection) as queries:
         notify(client, midtrans_body(attempt, "settlement"), "paid")

@@ -4,6 +4,7 @@ benchmarks and development. Never used in production.
     with FakeWhatsAppGateway(token="secret") as gateway:   # serves on 127.0.0.1:<free port>
         settings.WHATSAPP_GATEWAY_URL = gateway.url
         gateway.fail_next(2, status=503)     # the next two sends answer 503
+        gateway.redirect_next(1, location=…)  # the next send answers 302 to `location`
         gateway.slow_next(1, seconds=2.0)    # the next send answers after 2 s
         gateway.reject("+6281111111111")     # that number is refused with 422, always
         ...
@@ -100,7 +101,7 @@ class FakeWhatsAppGateway:
         self.requests = 0  # every sendText request, accepted or not
         self.max_in_flight = 0  # the most sendText requests it was answering at one time
         self._in_flight = 0
-        self._failures: list[tuple[int, str]] = []
+        self._failures: list[tuple[int, str, list[tuple[str, str]]]] = []
         self._delays: list[float] = []
         self._rejected: set[str] = set()
         self._lock = threading.Lock()
@@ -112,7 +113,12 @@ class FakeWhatsAppGateway:
     def fail_next(self, times: int, *, status: int = 503, body: str = "") -> None:
         """The next `times` sends answer `status` (and accept nothing)."""
         with self._lock:
-            self._failures.extend([(status, body or f"fake failure {status}")] * times)
+            self._failures.extend([(status, body or f"fake failure {status}", [])] * times)
+
+    def redirect_next(self, times: int, *, location: str, status: int = 302) -> None:
+        """The next `times` sends answer a redirect to `location` (and accept nothing)."""
+        with self._lock:
+            self._failures.extend([(status, "moved", [("Location", location)])] * times)
 
     def slow_next(self, times: int, *, seconds: float) -> None:
         """The next `times` sends wait `seconds` before answering."""
@@ -207,13 +213,14 @@ class FakeWhatsAppGateway:
         self,
         environ: dict[str, Any],
         start_response: StartResponse,
-        failure: tuple[int, str] | None,
+        failure: tuple[int, str, list[tuple[str, str]]] | None,
     ) -> Iterable[bytes]:
         api_key = environ.get("HTTP_X_API_KEY", "")
         if self.token and api_key != self.token:
             return self._json(start_response, 401, {"error": "invalid api key"})
         if failure is not None:
-            return self._json(start_response, failure[0], {"error": failure[1]})
+            status, error, headers = failure
+            return self._json(start_response, status, {"error": error}, headers)
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
             payload = json.loads(environ["wsgi.input"].read(length) or b"{}")
@@ -241,12 +248,21 @@ class FakeWhatsAppGateway:
         return self._json(start_response, 201, {"id": message.id, "timestamp": int(time.time())})
 
     @staticmethod
-    def _json(start_response: StartResponse, status: int, body: object) -> list[bytes]:
+    def _json(
+        start_response: StartResponse,
+        status: int,
+        body: object,
+        headers: Iterable[tuple[str, str]] = (),
+    ) -> list[bytes]:
         data = json.dumps(body).encode()
         reason = {200: "OK", 201: "Created"}.get(status, "Error")
         start_response(
             f"{status} {reason}",
-            [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(data))),
+                *headers,
+            ],
         )
         return [data]
 

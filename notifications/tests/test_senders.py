@@ -3,8 +3,6 @@ API with anymail's test ESP, the dev .eml backend and locmem."""
 
 import json
 import smtplib
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -104,35 +102,18 @@ def test_unreachable_gateway_is_transient(settings):
     assert "unreachable" in str(info.value)
 
 
-def test_a_redirecting_gateway_is_a_transient_configuration_error(settings):
+def test_a_redirecting_gateway_is_a_transient_configuration_error(gateway):
     """Not followed (requests would turn the POST into a GET): the URL needs fixing."""
+    gateway.redirect_next(1, location="https://gateway.example/login")
 
-    class Redirect(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    with pytest.raises(DeliveryError) as excinfo:
+        WhatsAppClient().send_text(phone=PHONE, text="x")
 
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.send_response(302)
-            self.send_header("Location", "https://gateway.example/login")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        with pytest.raises(DeliveryError) as excinfo:
-            WhatsAppClient(backend="http", base_url=url).send_text(phone=PHONE, text="x")
-    finally:
-        server.shutdown()
-        server.server_close()
     assert not excinfo.value.permanent and excinfo.value.status_code == 302
     assert "redirected (302)" in str(excinfo.value) and "gateway.example/login" in str(
         excinfo.value
     )
+    assert gateway.messages == [] and gateway.requests == 1
 
 
 def test_missing_gateway_url_is_a_transient_configuration_error(settings):

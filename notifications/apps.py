@@ -5,3 +5,7 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "notifications"
     verbose_name = "Notifikasi"
+
+    def ready(self) -> None:
+        # Connects to request_started / request_finished before the first request.
+        import buatfilm.after_response  # noqa: F401

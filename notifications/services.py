@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from math import inf
 from typing import Any
 
@@ -42,6 +43,7 @@ from django.db.models import F, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from buatfilm.after_response import after_response
 from buatfilm.db import UpdateTemplate
 from buatfilm.formatting import mask_email, mask_phone
 from buatfilm.logging import correlate
@@ -191,8 +193,9 @@ def ops_alert_enqueue(
 
 
 def outbox_dispatch_on_commit(outbox_ids: list[int]) -> None:
-    """After commit, hand each row to a worker. If the broker is down the rows stay PENDING and
-    the periodic sweep delivers them: losing a task message loses nothing."""
+    """After commit, hand each row to a worker: in a request, once its response is sent
+    (`after_response`: the client never waits for the broker). If the broker is down the rows
+    stay PENDING and the periodic sweep delivers them: losing a task message loses nothing."""
     if not outbox_ids:
         return
 
@@ -206,7 +209,7 @@ def outbox_dispatch_on_commit(outbox_ids: list[int]) -> None:
                 logger.exception("could not enqueue outbox %s; the sweep will", outbox_id)
                 return
 
-    transaction.on_commit(dispatch)
+    transaction.on_commit(partial(after_response, dispatch))
 
 
 class ResendNotAllowed(ValueError):

@@ -578,3 +578,37 @@ def test_idempotency_key_is_documented_shape(client, attempt):
         f"{event.transaction_id}:settlement:accept:200:{attempt.amount}.00"
     )
     assert settings.MIDTRANS_SERVER_KEY not in str(event.raw_payload)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_success_messages_are_handed_to_workers_after_the_answer_went_out(monkeypatch):
+    """The settlement's outbox rows are committed before the answer; publishing their tasks
+    (a broker round trip each) waits until the server closes the response, after the body."""
+    import json
+    from io import BytesIO
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import RequestFactory
+
+    from notifications.tasks import deliver_outbox_message
+
+    published: list[int] = []
+    monkeypatch.setattr(deliver_outbox_message, "delay", published.append)
+    attempt = PaymentAttemptFactory()
+    raw = json.dumps(midtrans_body(attempt, "settlement")).encode()
+    environ = (
+        RequestFactory()
+        .post("/payments/midtrans/notification/", data=raw, content_type="application/json")
+        .environ
+    )
+    environ["wsgi.input"] = BytesIO(raw)
+
+    answer = WSGIHandler()(environ, lambda status, headers: None)
+    body = b"".join(answer)
+
+    assert json.loads(body)["outcome"] == "paid"
+    rows = NotificationOutbox.objects.filter(template_name=Template.PAYMENT_SUCCESS_ACCESS)
+    assert rows.count() == 2  # committed with the payment
+    assert published == []
+    answer.close()  # what the WSGI server does once the body is written
+    assert sorted(published) == sorted(rows.values_list("pk", flat=True))

@@ -2,7 +2,7 @@
 
 import secrets
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Model, QuerySet
+from django.db.models.query import ModelIterable, get_related_populators
 from django.db.models.sql import UpdateQuery
 
 M = TypeVar("M", bound=Model)
@@ -110,6 +111,34 @@ def _params(kind: str, template: Sequence[object], values: Mapping[str, object])
         raise TypeError(f"{kind}: missing value {exc}") from None
 
 
+@dataclass(frozen=True)
+class _CompiledQuery(Generic[M]):
+    """A compiled SELECT and what turning its rows into objects needs: what Django's
+    `ModelIterable` works out from the compiler on every evaluation, worked out once."""
+
+    sql: str
+    template: tuple[object, ...]
+    compiler: Any  # the SQLCompiler that compiled it: its converters and populators
+    model: type[M]
+    init_list: tuple[str, ...]
+    fields: slice
+    related_populators: tuple[Any, ...]
+    converters: dict[int, Any]
+    annotations: tuple[tuple[str, int], ...]
+    locking: bool
+
+    def objects(self, rows: Iterable[Sequence[object]], using: str) -> Iterator[M]:
+        if self.converters:
+            rows = self.compiler.apply_converters(rows, self.converters)
+        for row in rows:
+            obj = self.model.from_db(using, self.init_list, row[self.fields])
+            for populator in self.related_populators:
+                populator.populate(row, obj)
+            for name, position in self.annotations:
+                setattr(obj, name, row[position])
+            yield obj
+
+
 class QueryTemplate(Generic[M]):
     """A queryset compiled to SQL once per process and database alias, then run with new
     values.
@@ -118,34 +147,59 @@ class QueryTemplate(Generic[M]):
     read that costs more than running it (the webhook's locked order read: ~0.4 ms of Python
     for a statement PostgreSQL, prepared, runs in less). `build(**values)` returns the
     queryset; the first `first(**values)` per database compiles it with sentinel values
-    (`_parametrised`), and every call then only puts its values where the sentinels were and
-    runs the SQL with `Model.objects.raw` (annotations come back as attributes, as with the
-    queryset; `select_related` does not: read only the model's own row)."""
+    (`_parametrised`), and every call then only puts its values where the sentinels were, runs
+    the SQL and builds the objects as the queryset would: the model's row, its annotations as
+    attributes and its `select_related` objects (Django's own converters and related
+    populators, kept from the compilation). Model instances only (no `values()`)."""
 
     def __init__(self, build: Callable[..., QuerySet[M]]) -> None:
         self._build = build
-        self._compiled: dict[str, tuple[type[M], str, tuple[object, ...]]] = {}
+        self._compiled: dict[str, _CompiledQuery[M]] = {}
 
-    def _compile(
-        self, values: Mapping[str, object], using: str
-    ) -> tuple[type[M], str, tuple[object, ...]]:
-        models: list[type[M]] = []
+    def _compile(self, values: Mapping[str, object], using: str) -> _CompiledQuery[M]:
+        compilers: list[Any] = []
 
         def compile_sql(sentinels: Mapping[str, object]) -> tuple[str, Sequence[object]]:
             queryset = self._build(**sentinels)
-            models.append(queryset.model)
-            return queryset.query.get_compiler(using).as_sql()
+            if queryset._iterable_class is not ModelIterable:
+                raise TypeError("QueryTemplate: a queryset of model instances only")
+            compiler = queryset.query.get_compiler(using)
+            compilers.append(compiler)
+            return compiler.as_sql()
 
         sql, template = _parametrised("QueryTemplate", compile_sql, values)
-        return models[0], sql, template
+        compiler = compilers[0]
+        select, klass_info = compiler.select, compiler.klass_info
+        positions = klass_info["select_fields"]
+        fields = slice(positions[0], positions[-1] + 1)
+        return _CompiledQuery(
+            sql=sql,
+            template=template,
+            compiler=compiler,
+            model=klass_info["model"],
+            init_list=tuple(column[0].target.attname for column in select[fields]),
+            fields=fields,
+            # Django 5.2's signature (the stubs already describe 6.0's).
+            related_populators=tuple(get_related_populators(klass_info, select, using)),  # type: ignore[call-arg]
+            converters=compiler.get_converters([column[0] for column in select]),
+            annotations=tuple(compiler.annotation_col_map.items()),
+            locking=bool(compiler.query.select_for_update),
+        )
 
     def first(self, using: str = DEFAULT_DB_ALIAS, **values: object) -> M | None:
         compiled = self._compiled.get(using)
         if compiled is None:
             compiled = self._compiled[using] = self._compile(values, using)
-        model, sql, template = compiled
-        params = _params("QueryTemplate", template, values)
-        return next(iter(model._default_manager.using(using).raw(sql, params)), None)
+        params = _params("QueryTemplate", compiled.template, values)
+        connection = connections[using]
+        if compiled.locking and not connection.in_atomic_block:
+            raise transaction.TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)  # type: ignore[arg-type]
+            row = cursor.fetchone()
+        return next(compiled.objects([row], using), None) if row is not None else None
 
 
 class UpdateTemplate:

@@ -176,9 +176,9 @@ def _enter_state(
 
 
 def _course_load(order: Order) -> None:
-    """Entering PAID reads the course the order opens (the entitlement, the access message):
-    package and course in one query, read here rather than with every locked order (the
-    catalogue rows are never locked: they are shared by every order)."""
+    """Entering PAID needs the course the order opens (the entitlement, the access message):
+    package and course in one query, unless the caller read them with the order (the
+    webhook's locked read does). Never locked: the catalogue rows are shared by every order."""
     if not Order.package.is_cached(order):
         order.package = Package.objects.select_related("course").get(pk=order.package_id)
 

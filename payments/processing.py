@@ -566,19 +566,23 @@ def payment_notification_process(
         )
 
 
-# The order of a Midtrans order id, row-locked, with `seen` (the event of this idempotency key
-# exists): compiled to SQL once per process, it is every notification's first statement.
-_LOCKED_ORDER: QueryTemplate[Order] = QueryTemplate(
+# The attempt of a Midtrans order id with its order, both row-locked, `seen` (the event of
+# this idempotency key exists) and the package and course the order sells (read, never locked:
+# every order shares them; entering PAID needs them for the entitlement and the access
+# message): compiled to SQL once per process, it is every notification's first statement.
+# The order is locked first (`of` names it first: PostgreSQL takes the row locks in that
+# order), like every other writer of an attempt (checkout, the stuck-attempt job), so a
+# notification never holds the attempt while it queues for the order. Locking the attempt
+# too is what makes its columns current after the wait: PostgreSQL re-reads the locked rows
+# of a join once the lock is granted, and returns the others as they were when the statement
+# began.
+_LOCKED_ATTEMPT: QueryTemplate[PaymentAttempt] = QueryTemplate(
     lambda *, key, midtrans_order_id: (
-        Order.objects.select_for_update(of=("self",))
+        PaymentAttempt.objects.select_for_update(of=("order", "self"))
+        .select_related("order__package__course")
         .annotate(seen=Exists(PaymentEvent.objects.filter(idempotency_key=key)))
-        .filter(attempts__midtrans_order_id=midtrans_order_id)
-        .order_by("-created_at")[:1]
+        .filter(midtrans_order_id=midtrans_order_id)
     )
-)
-
-_ATTEMPT: QueryTemplate[PaymentAttempt] = QueryTemplate(
-    lambda *, midtrans_order_id: PaymentAttempt.objects.filter(midtrans_order_id=midtrans_order_id)
 )
 
 
@@ -595,10 +599,9 @@ def _notification_apply(
     with transaction.atomic():
         # The order row lock serialises every event of the order (webhook and reconciliation);
         # everything read after it is current. `seen`: this exact notification is stored
-        # already (the common duplicate, answered without writing anything). The order row
-        # only, like `order_for_transition`: entering PAID reads its course itself.
-        order = _LOCKED_ORDER.first(key=key, midtrans_order_id=midtrans_order_id)
-        if order is None:
+        # already (the common duplicate, answered without writing anything).
+        attempt = _LOCKED_ATTEMPT.first(key=key, midtrans_order_id=midtrans_order_id)
+        if attempt is None:
             event = _event_store(
                 payload=payload, key=key, source=source, attempt=None, remote_ip=remote_ip
             )
@@ -610,8 +613,9 @@ def _notification_apply(
                 midtrans_order_id=midtrans_order_id,
                 event_id=event.pk,
             )
+        order = attempt.order
         with correlate(order.order_id):
-            if cast("Any", order).seen:  # the annotation of _LOCKED_ORDER
+            if cast("Any", attempt).seen:  # the annotation of _LOCKED_ATTEMPT
                 logger.info("duplicate notification %s ignored", key)
                 return NotificationOutcome(
                     outcome=Outcome.DUPLICATE,
@@ -619,10 +623,6 @@ def _notification_apply(
                     order_id=order.order_id,
                     order_status=order.status,
                 )
-            attempt = _ATTEMPT.first(midtrans_order_id=midtrans_order_id)
-            if attempt is None:  # the locked read found the order through this attempt
-                raise PaymentAttempt.DoesNotExist(midtrans_order_id)
-            attempt.order = order
             event = _event_store(
                 payload=payload, key=key, source=source, attempt=attempt, remote_ip=remote_ip
             )

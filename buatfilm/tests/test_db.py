@@ -211,3 +211,33 @@ def test_an_update_template_refuses_a_value_that_is_not_a_parameter():
     )
     with pytest.raises(ValueError, match="the statement changes with its values"):
         shifting.run(pk=row.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_query_template_builds_select_related_objects_and_keeps_the_lock_rule(
+    django_assert_num_queries,
+):
+    """The webhook's locked read brings the order's package and course with it: the objects
+    come back as the queryset would build them (converters applied: the JSON features), and a
+    locking template is refused outside a transaction, as Django refuses the queryset."""
+    from django.db import transaction
+
+    from buatfilm.db import QueryTemplate
+    from orders.models import Order
+    from orders.tests.factories import OrderFactory
+
+    order = OrderFactory(package__features=["Modul 1", "Sertifikat"])
+    template = QueryTemplate(
+        lambda *, order_id: (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("package__course")
+            .filter(order_id=order_id)
+        )
+    )
+    with transaction.atomic(), django_assert_num_queries(1):
+        found = template.first(order_id=order.order_id)
+        assert found.package.features == ["Modul 1", "Sertifikat"]
+        assert found.package.course.title == order.package.course.title
+        assert found.expires_at == order.expires_at
+    with pytest.raises(transaction.TransactionManagementError):
+        template.first(order_id=order.order_id)

@@ -108,3 +108,41 @@ def test_parallel_unknown_order_notifications_store_one_event():
     assert {r[0] for r in results if not isinstance(r, BaseException)} == {404}
     assert not any(isinstance(r, BaseException) for r in results)
     assert PaymentEvent.objects.filter(midtrans_order_id="BF-20261124-GHOST9-1").count() == 1
+
+
+def test_a_notification_waits_for_the_order_lock_and_then_sees_the_attempt_as_committed():
+    """The stuck-attempt job fails an attempt under the order lock (`payments.stuck._fail`:
+    lock the order, then write the attempt). A notification arriving meanwhile must queue on
+    the order first, never hold the attempt row while waiting for the order (that would
+    deadlock the two), and then read the attempt as the job committed it, not as it was when
+    the notification started waiting: a `pending` for a FAILED attempt is stale, and must not
+    bring the attempt back to PENDING."""
+    import threading
+
+    from django.db import transaction
+
+    from payments.models import AttemptStatus, PaymentAttempt
+
+    attempt = PaymentAttemptFactory(status=AttemptStatus.CREATED)
+    locked, release = threading.Event(), threading.Event()
+
+    def stuck_job() -> str:
+        with transaction.atomic():
+            Order.objects.select_for_update().get(pk=attempt.order_id)
+            locked.set()
+            release.wait(5)
+            PaymentAttempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.FAILED)
+        return "failed it"
+
+    def notification() -> tuple[int, str]:
+        locked.wait(5)
+        # Queued on the order row by the time the job goes on to write the attempt.
+        threading.Timer(0.3, release.set).start()
+        return webhook(midtrans_body(attempt, "pending"))()
+
+    results = run_concurrently([stuck_job, notification])
+
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert results == ["failed it", (200, "ignored_stale")]
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.FAILED

@@ -342,10 +342,21 @@ _EXHAUSTED = Q(status=OutboxStatus.SENDING, attempt_count__gte=F("max_attempts")
 
 
 def _claim(
-    *, limit: int, worker_id: str, now: datetime, outbox_id: int | None = None
+    *,
+    limit: int,
+    worker_id: str,
+    now: datetime,
+    outbox_id: int | None = None,
+    read: int | None = None,
 ) -> Sequence[NotificationOutbox]:
     """Lease up to `limit` due rows to `worker_id`; returns them as claimed (the snapshot the
-    fenced write-back compares against). Due rows whose attempts are used up go to the DLQ."""
+    fenced write-back compares against), followed by the due rows it cancelled instead (their
+    order left the statuses they are valid in: CANCELLED without ever being leased). Due rows
+    whose attempts are used up go to the DLQ.
+
+    `read` (PostgreSQL, at least `limit`): how many due rows to look at, so a claim after one
+    that met cancelled rows can still lease `limit` to send; rows read and not leased stay as
+    they were."""
     due = _due(now)
     lease = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
     claim_values = {
@@ -366,14 +377,15 @@ def _claim(
             locked = list(
                 candidates.select_for_update(skip_locked=True, of=("self",))
                 .annotate(claimed_order_status=_ORDER_STATUS)
-                .order_by("pk")[:limit]
+                .order_by("pk")[: max(limit, read or 0)]
             )
             exhausted = [
                 row.pk
                 for row in locked
                 if row.status == OutboxStatus.SENDING and row.attempt_count >= row.max_attempts
             ]
-            claimed = [row for row in locked if row.pk not in exhausted]
+            relevant, irrelevant = _by_relevance(row for row in locked if row.pk not in exhausted)
+            claimed = relevant[:limit]
             if claimed:
                 NotificationOutbox.objects.filter(pk__in=[row.pk for row in claimed]).update(
                     **claim_values
@@ -404,13 +416,27 @@ def _claim(
                 .annotate(claimed_order_status=_ORDER_STATUS)
                 .order_by("pk")
             )
+            claimed, irrelevant = _by_relevance(claimed)
         if exhausted:
             _dead_workers_to_dlq(exhausted, now=now)
-        _cancel_irrelevant(claimed, now=now)
+        _cancel_irrelevant(irrelevant, now=now)
     claimed_at = time.monotonic()
     for row in claimed:
         row.claimed_at = claimed_at
-    return claimed
+    return [*claimed, *irrelevant]
+
+
+def _by_relevance(
+    rows: Iterable[NotificationOutbox],
+) -> tuple[list[NotificationOutbox], list[NotificationOutbox]]:
+    """Claimed rows split into those that may be sent and those to cancel, by the order
+    status the claim read with them."""
+    relevant: list[NotificationOutbox] = []
+    irrelevant: list[NotificationOutbox] = []
+    for row in rows:
+        reason = _irrelevance(row, row.claimed_order_status)  # type: ignore[attr-defined]
+        (irrelevant if reason else relevant).append(row)
+    return relevant, irrelevant
 
 
 def _irrelevance(row: NotificationOutbox, order_status: str | None) -> str:
@@ -420,15 +446,15 @@ def _irrelevance(row: NotificationOutbox, order_status: str | None) -> str:
     return ""
 
 
-def _cancel_irrelevant(claimed: Sequence[NotificationOutbox], *, now: datetime) -> None:
-    """In the claim's transaction: rows whose order has left the statuses they are valid in
-    become CANCELLED at once (one UPDATE per reason, not one per row: after an outage most
-    of a backlog can be instructions for orders paid meanwhile). They stay in `claimed`,
-    marked CANCELLED, so the caller counts them."""
+def _cancel_irrelevant(rows: Sequence[NotificationOutbox], *, now: datetime) -> None:
+    """In the claim's transaction: due rows whose order has left the statuses they are valid
+    in become CANCELLED at once, never leased (one UPDATE per reason, not one per row: after
+    an outage most of a backlog can be instructions for orders paid meanwhile). The claim
+    returns them, marked CANCELLED, so the caller counts them."""
     by_reason: dict[str, list[NotificationOutbox]] = {}
-    for row in claimed:
-        if reason := _irrelevance(row, getattr(row, "claimed_order_status", None)):
-            by_reason.setdefault(reason, []).append(row)
+    for row in rows:
+        reason = _irrelevance(row, row.claimed_order_status)  # type: ignore[attr-defined]
+        by_reason.setdefault(reason, []).append(row)
     for reason, rows in by_reason.items():
         NotificationOutbox.objects.filter(pk__in=[row.pk for row in rows]).update(
             **_cancelled(reason, now)
@@ -838,15 +864,24 @@ def outbox_dispatch_due(
     with _Senders(settings.OUTBOX_SEND_CONCURRENCY) as senders:
         # The next batch is claimed while the senders work on the one before (at most two
         # batches leased and unsent at any time: both well inside their leases).
+        # A claim that met rows it had to cancel (a backlog of instructions for orders paid
+        # meanwhile) makes the next one read that many rows more, so each batch still has
+        # about OUTBOX_CLAIM_BATCH rows to send.
+        cancelled = 0
         while handled < limit:
+            want = min(settings.OUTBOX_CLAIM_BATCH, limit - handled)
             batch = _claim(
-                limit=min(settings.OUTBOX_CLAIM_BATCH, limit - handled),
+                limit=want,
+                read=min(want + cancelled, limit - handled),
                 worker_id=worker_id,
                 now=now or timezone.now(),
             )
             if not batch:
                 break
-            in_flight.append(senders.submit(batch, now=now))
+            to_send = [row for row in batch if row.status == OutboxStatus.SENDING]
+            cancelled = len(batch) - len(to_send)
+            counts[Outcome.CANCELLED] += cancelled
+            in_flight.append(senders.submit(to_send, now=now))
             handled += len(batch)
             if len(in_flight) > 1:
                 _tally(counts, in_flight.popleft())

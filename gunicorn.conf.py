@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from buatfilm.gunicorn_logging import RedactingLogger
-from buatfilm.memory import freeze_loaded_objects
+from buatfilm.memory import worker_ready
 
 _own_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
 if _own_dir:
@@ -37,8 +37,9 @@ def on_starting(server: Any) -> None:
 
 
 def post_worker_init(worker: Any) -> None:
-    """The worker has loaded the app: its objects leave the garbage collector's reach."""
-    freeze_loaded_objects()
+    """The worker has loaded the app: warm it up, and its objects leave the garbage
+    collector's reach (`buatfilm.memory`)."""
+    worker_ready()
 
 
 def child_exit(server: Any, worker: Any) -> None:

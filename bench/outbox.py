@@ -102,9 +102,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "buatfilm.settings.local")
     django.setup()
-    from buatfilm.memory import freeze_loaded_objects
+    from buatfilm.memory import worker_ready
 
-    freeze_loaded_objects()  # as a Celery pool process does (buatfilm/celery.py)
+    worker_ready()  # as a Celery pool process does (buatfilm/celery.py)
     args.out.write_text(json.dumps(run(args.messages)), encoding="utf-8")
 
 

@@ -14,7 +14,7 @@ from celery import Celery
 from celery.signals import setup_logging, task_postrun, task_prerun, worker_process_init
 
 from buatfilm.logging import set_request_id as _set_request_id
-from buatfilm.memory import freeze_loaded_objects
+from buatfilm.memory import worker_ready
 
 # Like wsgi.py: the Procfile processes default to production (which refuses to start
 # misconfigured); `make run` exports the local settings, `manage.py` defaults to them. Importing
@@ -57,9 +57,9 @@ def _logging_from_django_settings(**kwargs: Any) -> None:
 
 @worker_process_init.connect
 def _freeze_loaded_objects(**kwargs: Any) -> None:
-    """A pool process starts with the app its parent loaded: keep it out of every collection
-    (`buatfilm.memory`)."""
-    freeze_loaded_objects()
+    """A pool process starts with the app its parent loaded: warm it up and keep it out of
+    every collection (`buatfilm.memory`)."""
+    worker_ready()
 
 
 @task_prerun.connect

@@ -53,6 +53,28 @@ def message_context(stored: dict[str, Any]) -> dict[str, Any]:
     return context
 
 
+PARTS = {
+    Channel.EMAIL: ("subject.txt", "email.txt", "email.html"),
+    Channel.WHATSAPP: ("whatsapp.txt",),
+}
+
+
+def templates_load(**_: Any) -> int:
+    """Compile every message template now (the engine's cached loader keeps them): a worker
+    does it at start (`buatfilm.memory.warm_up`), so its first messages do not pay for the
+    template engine's set-up and the parsing. Returns how many were loaded."""
+    engine = _engine()
+    names = [
+        f"notifications/{template}/{part}"
+        for template in Template.values
+        for parts in PARTS.values()
+        for part in parts
+    ]
+    for name in names:
+        engine.get_template(name)
+    return len(names)
+
+
 def render_message(*, template_name: str, channel: str, context: dict[str, Any]) -> RenderedMessage:
     """Render one message. Email: subject (one line), plain text and HTML; WhatsApp: text only.
 

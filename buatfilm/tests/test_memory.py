@@ -35,3 +35,22 @@ def test_a_celery_pool_process_freezes_the_loaded_app(unfrozen):
     assert gc.get_freeze_count() == 0
     worker_process_init.send(sender=None)
     assert gc.get_freeze_count() > 10_000
+
+
+def test_a_worker_warms_up_the_message_templates_before_freezing(unfrozen):
+    """`worker_ready()` (both hooks above) first sends `warm_up`: the outbox compiles every
+    message template then, not on a worker's first messages."""
+    from django.template import engines
+
+    import buatfilm.celery  # noqa: F401 (connects the signal)
+    from notifications.models import Template
+
+    (loader,) = engines["django"].engine.template_loaders  # the cached loader
+    loader.reset()
+    worker_process_init.send(sender=None)
+
+    cached = set(loader.get_template_cache)
+    for template in Template.values:
+        for part in ("subject.txt", "email.txt", "email.html", "whatsapp.txt"):
+            assert f"notifications/{template}/{part}" in cached
+    assert gc.get_freeze_count() > 10_000

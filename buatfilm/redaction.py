@@ -21,10 +21,17 @@ _HEADER_OR_JSON = re.compile(
 )
 # Single-use login links: /login/<token>/ (but not the /login/ form itself).
 _LOGIN_TOKEN = re.compile(r"(/login/)(?!\[redacted\])[^/\s?\"']+")
+# Every pattern above needs one of these (case-insensitively): a line without any of them is
+# returned as it is, without running the patterns (most log lines: a few microseconds instead
+# of 25-40 for the three scans).
+_CLUES = ("key", "token", "signature", "secret", "passw", "authorization", "/login/")
 
 
 def redact(text: str) -> str:
     if not text:
+        return text
+    lowered = text.lower()
+    if not any(clue in lowered for clue in _CLUES):
         return text
     text = _QUERY_PARAM.sub(rf"\g<1>{REDACTED}", text)
     text = _HEADER_OR_JSON.sub(rf"\g<1>{REDACTED}", text)

@@ -59,6 +59,9 @@ PARTS = {
 }
 
 
+_TEMPLATES = frozenset(Template.values)  # `.values` builds a new list on every call
+
+
 def templates_load(**_: Any) -> int:
     """Compile every message template now (the engine's cached loader keeps them): a worker
     does it at start (`buatfilm.memory.warm_up`), so its first messages do not pay for the
@@ -79,7 +82,7 @@ def render_message(*, template_name: str, channel: str, context: dict[str, Any])
     """Render one message. Email: subject (one line), plain text and HTML; WhatsApp: text only.
 
     Raises `UnknownTemplate` for a template or channel this code does not know."""
-    if template_name not in Template.values or channel not in Channel.values:
+    if template_name not in _TEMPLATES or channel not in PARTS:
         raise UnknownTemplate(f"no template {template_name!r} for channel {channel!r}")
     full = message_context(context)
     if channel == Channel.WHATSAPP:

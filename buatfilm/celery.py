@@ -56,7 +56,7 @@ def _logging_from_django_settings(**kwargs: Any) -> None:
 
 
 @worker_process_init.connect
-def _freeze_loaded_objects(**kwargs: Any) -> None:
+def _worker_ready(**kwargs: Any) -> None:
     """A pool process starts with the app its parent loaded: warm it up and keep it out of
     every collection (`buatfilm.memory`)."""
     worker_ready()

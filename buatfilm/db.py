@@ -199,7 +199,7 @@ class QueryTemplate(Generic[M]):
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)  # type: ignore[arg-type]
             row = cursor.fetchone()
-        return next(compiled.objects([row], using), None) if row is not None else None
+        return None if row is None else next(compiled.objects([row], using))
 
 
 class UpdateTemplate:

@@ -423,19 +423,22 @@ def _claim(
     claimed_at = time.monotonic()
     for row in claimed:
         row.claimed_at = claimed_at
-    return [*claimed, *irrelevant]
+    return [*claimed, *(row for rows in irrelevant.values() for row in rows)]
 
 
-def _by_relevance(
-    rows: Iterable[NotificationOutbox],
-) -> tuple[list[NotificationOutbox], list[NotificationOutbox]]:
-    """Claimed rows split into those that may be sent and those to cancel, by the order
-    status the claim read with them."""
+_ByReason = dict[str, list[NotificationOutbox]]
+
+
+def _by_relevance(rows: Iterable[NotificationOutbox]) -> tuple[list[NotificationOutbox], _ByReason]:
+    """Claimed rows split into those that may be sent and, by the reason they must not, those
+    to cancel (judged on the order status the claim read with them)."""
     relevant: list[NotificationOutbox] = []
-    irrelevant: list[NotificationOutbox] = []
+    irrelevant: _ByReason = {}
     for row in rows:
-        reason = _irrelevance(row, row.claimed_order_status)  # type: ignore[attr-defined]
-        (irrelevant if reason else relevant).append(row)
+        if reason := _irrelevance(row, row.claimed_order_status):  # type: ignore[attr-defined]
+            irrelevant.setdefault(reason, []).append(row)
+        else:
+            relevant.append(row)
     return relevant, irrelevant
 
 
@@ -446,15 +449,11 @@ def _irrelevance(row: NotificationOutbox, order_status: str | None) -> str:
     return ""
 
 
-def _cancel_irrelevant(rows: Sequence[NotificationOutbox], *, now: datetime) -> None:
+def _cancel_irrelevant(by_reason: _ByReason, *, now: datetime) -> None:
     """In the claim's transaction: due rows whose order has left the statuses they are valid
     in become CANCELLED at once, never leased (one UPDATE per reason, not one per row: after
     an outage most of a backlog can be instructions for orders paid meanwhile). The claim
     returns them, marked CANCELLED, so the caller counts them."""
-    by_reason: dict[str, list[NotificationOutbox]] = {}
-    for row in rows:
-        reason = _irrelevance(row, row.claimed_order_status)  # type: ignore[attr-defined]
-        by_reason.setdefault(reason, []).append(row)
     for reason, rows in by_reason.items():
         NotificationOutbox.objects.filter(pk__in=[row.pk for row in rows]).update(
             **_cancelled(reason, now)

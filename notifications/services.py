@@ -200,14 +200,12 @@ def outbox_dispatch_on_commit(outbox_ids: list[int]) -> None:
         return
 
     def dispatch() -> None:
-        from notifications.tasks import deliver_outbox_message
+        from notifications.tasks import deliver_outbox_messages
 
-        for outbox_id in outbox_ids:
-            try:
-                deliver_outbox_message.delay(outbox_id)
-            except Exception:
-                logger.exception("could not enqueue outbox %s; the sweep will", outbox_id)
-                return
+        try:
+            deliver_outbox_messages.delay(outbox_ids)
+        except Exception:
+            logger.exception("could not enqueue outbox %s; the sweep will", outbox_ids)
 
     transaction.on_commit(partial(after_response, dispatch))
 
@@ -346,7 +344,7 @@ def _claim(
     limit: int,
     worker_id: str,
     now: datetime,
-    outbox_id: int | None = None,
+    outbox_ids: Sequence[int] | None = None,
     read: int | None = None,
 ) -> Sequence[NotificationOutbox]:
     """Lease up to `limit` due rows to `worker_id`; returns them as claimed (the snapshot the
@@ -367,8 +365,8 @@ def _claim(
         "updated_at": now,
     }
     candidates = NotificationOutbox.objects.filter(due)
-    if outbox_id is not None:
-        candidates = candidates.filter(pk=outbox_id)
+    if outbox_ids is not None:
+        candidates = candidates.filter(pk__in=outbox_ids)
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
             # Locked rows are being claimed by someone else right now: skip, don't wait. The
@@ -765,19 +763,39 @@ def outbox_send_claimed(*, claimed: NotificationOutbox, now: datetime | None = N
 def outbox_deliver(
     *, outbox_id: int, worker_id: str | None = None, now: datetime | None = None
 ) -> str:
-    """Deliver one row if it is due (the per-row Celery task). A row that is not due (already
-    SENT, in DLQ, waiting for its retry time, or leased to a live worker) is left alone:
-    `Outcome.SKIPPED`. Returns an `Outcome` value; never raises for provider errors."""
+    """Deliver one row if it is due. A row that is not due (already SENT, in DLQ, waiting for
+    its retry time, or leased to a live worker) is left alone: `Outcome.SKIPPED`. Returns an
+    `Outcome` value; never raises for provider errors."""
+    return outbox_deliver_each(outbox_ids=[outbox_id], worker_id=worker_id, now=now)[outbox_id]
+
+
+def outbox_deliver_each(
+    *, outbox_ids: Sequence[int], worker_id: str | None = None, now: datetime | None = None
+) -> dict[int, str]:
+    """Deliver the rows one transaction queued (the Celery task published after its commit):
+    one claim for all of them, then each is sent in turn, so a payment's WhatsApp goes out
+    once its email was handed to the provider. Returns each id's `Outcome` (`SKIPPED`: not
+    due, see `outbox_deliver`). A row whose send raised does not stop the others; the first
+    such error is raised once every row was tried (its lease expires and the sweep retries)."""
     claimed = _claim(
-        limit=1,
+        limit=len(outbox_ids),
         worker_id=worker_id or default_worker_id(),
         now=now or timezone.now(),
-        outbox_id=outbox_id,
+        outbox_ids=outbox_ids,
     )
-    if not claimed:
-        logger.info("event=outbox_skipped outbox_id=%s (not due or taken)", outbox_id)
-        return Outcome.SKIPPED
-    return outbox_send_claimed(claimed=claimed[0], now=now)
+    outcomes = dict.fromkeys(outbox_ids, Outcome.SKIPPED)
+    errors: list[Exception] = []
+    for row in claimed:  # the rows the claim cancelled answer CANCELLED without a send
+        try:
+            outcomes[row.pk] = outbox_send_claimed(claimed=row, now=now)
+        except Exception as exc:
+            errors.append(exc)
+    for outbox_id, outcome in outcomes.items():
+        if outcome == Outcome.SKIPPED:
+            logger.info("event=outbox_skipped outbox_id=%s (not due or taken)", outbox_id)
+    if errors:
+        raise errors[0]
+    return outcomes
 
 
 class _Senders:

@@ -215,14 +215,14 @@ def dying_redis():
 
 
 def test_a_publish_inside_a_request_is_tried_once_not_retried(dying_redis):
-    from notifications.tasks import deliver_outbox_message
+    from notifications.tasks import deliver_outbox_messages
 
     with celery_broker(dying_redis.url):
         with pytest.raises(Exception):  # noqa: B017 - kombu's OperationalError
-            deliver_outbox_message.delay(1)
+            deliver_outbox_messages.delay([1])
         assert dying_redis.accepted == 1
         with pytest.raises(Exception):  # noqa: B017
-            deliver_outbox_message.delay(2)
+            deliver_outbox_messages.delay([2])
         assert dying_redis.accepted == 2
 
 

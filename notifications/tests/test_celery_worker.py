@@ -86,8 +86,8 @@ def test_worker_delivers_rows_dispatched_after_commit(redis_app, gateway, anymai
         rows = outbox_enqueue_for_order(order=order, template=Template.PAYMENT_INSTRUCTION)
         ids = [row.pk for row in rows]
         assert queued_in_redis(prefix) == 0  # nothing is published before the commit
-    # Committed: one task message per row waits in Redis until a worker comes.
-    assert queued_in_redis(prefix) == 2
+    # Committed: one task message for the rows of the transaction waits until a worker comes.
+    assert queued_in_redis(prefix) == 1
 
     with start_worker(
         app,

@@ -9,6 +9,8 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from buatfilm.logging import CorrelationIdFilter
 from notifications.errors import DeliveryError
@@ -20,6 +22,7 @@ from notifications.services import (
     ops_alert_enqueue,
     outbox_claim_due,
     outbox_deliver,
+    outbox_deliver_each,
     outbox_dispatch_due,
     outbox_send_claimed,
     outbox_write_back,
@@ -79,6 +82,48 @@ def test_email_and_whatsapp_are_sent_and_recorded(order, gateway, anymail_backen
         assert row.attempt_count == 1
         assert row.locked_until is None and row.locked_by == ""
         assert row.error_history == [] and row.last_error == ""
+
+
+def test_the_rows_of_one_transaction_are_claimed_together_and_each_sent(
+    order, gateway, anymail_backend
+):
+    """The task published after a commit carries every row it queued: one claim leases them
+    all, each is sent and written back on its own."""
+    rows = instruction_rows(order)
+    ids = [rows[Channel.EMAIL].pk, rows[Channel.WHATSAPP].pk]
+
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = outbox_deliver_each(outbox_ids=ids)
+
+    assert outcomes == {ids[0]: Outcome.SENT, ids[1]: Outcome.SENT}
+    claims = [q for q in queries.captured_queries if "SKIP LOCKED" in q["sql"]]
+    assert len(claims) == (1 if connection.features.has_select_for_update_skip_locked else 0)
+    assert len(anymail_backend) == 1 and len(gateway.messages) == 1
+    assert {fresh(row).status for row in rows.values()} == {OutboxStatus.SENT}
+    assert outbox_deliver_each(outbox_ids=ids) == dict.fromkeys(ids, Outcome.SKIPPED)
+
+
+def test_a_row_whose_send_fails_does_not_keep_the_other_from_going_out(
+    order, gateway, anymail_backend, monkeypatch
+):
+    from notifications import services
+
+    rows = instruction_rows(order)
+    real_send = services._send
+
+    def send(row, extra_context=None):
+        if row.channel == Channel.EMAIL:
+            raise RuntimeError("a bug in the email path")
+        return real_send(row, extra_context)
+
+    monkeypatch.setattr(services, "_send", send)
+
+    with pytest.raises(RuntimeError, match="a bug in the email path"):
+        outbox_deliver_each(outbox_ids=[rows[Channel.EMAIL].pk, rows[Channel.WHATSAPP].pk])
+
+    assert fresh(rows[Channel.WHATSAPP]).status == OutboxStatus.SENT
+    assert len(gateway.messages) == 1
+    assert fresh(rows[Channel.EMAIL]).status == OutboxStatus.SENDING  # the lease runs out
 
 
 def test_a_sent_row_is_never_sent_again(order, gateway):

@@ -582,18 +582,18 @@ def test_idempotency_key_is_documented_shape(client, attempt):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_success_messages_are_handed_to_workers_after_the_answer_went_out(monkeypatch):
-    """The settlement's outbox rows are committed before the answer; publishing their tasks
-    (a broker round trip each) waits until the server closes the response, after the body."""
+    """The settlement's outbox rows are committed before the answer; publishing their task
+    (one broker round trip for both rows) waits until the server closes the response."""
     import json
     from io import BytesIO
 
     from django.core.handlers.wsgi import WSGIHandler
     from django.test import RequestFactory
 
-    from notifications.tasks import deliver_outbox_message
+    from notifications.tasks import deliver_outbox_messages
 
-    published: list[int] = []
-    monkeypatch.setattr(deliver_outbox_message, "delay", published.append)
+    published: list[list[int]] = []
+    monkeypatch.setattr(deliver_outbox_messages, "delay", published.append)
     attempt = PaymentAttemptFactory()
     raw = json.dumps(midtrans_body(attempt, "settlement")).encode()
     environ = (
@@ -611,4 +611,5 @@ def test_the_success_messages_are_handed_to_workers_after_the_answer_went_out(mo
     assert rows.count() == 2  # committed with the payment
     assert published == []
     answer.close()  # what the WSGI server does once the body is written
-    assert sorted(published) == sorted(rows.values_list("pk", flat=True))
+    assert len(published) == 1  # one task message for the email and the WhatsApp
+    assert sorted(published[0]) == sorted(rows.values_list("pk", flat=True))

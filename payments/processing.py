@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any, cast
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists
+from django.db.models import BigIntegerField, Exists, Func
 from django.utils import timezone
 
 from buatfilm.db import QueryTemplate
@@ -108,19 +108,18 @@ class NotificationOutcome:
 # --- Writes --------------------------------------------------------------------------------
 
 
-def _event_store(
+def _event_new(
     *,
     payload: Mapping[str, Any],
     key: str,
     source: str,
     attempt: PaymentAttempt | None,
     remote_ip: str | None,
+    event_id: int | None = None,
 ) -> PaymentEvent:
-    """Insert the event under its idempotency key. No savepoint: a duplicate key raises
-    IntegrityError, which rolls back the whole notification (`payment_notification_process`
-    then answers DUPLICATE). On PostgreSQL a concurrent insert of the same key waits for the
-    first transaction, so a duplicate is only reported after the original committed."""
-    return PaymentEvent.objects.create(
+    """The event of this notification, not yet written (`_event_write`)."""
+    return PaymentEvent(
+        id=event_id,
         idempotency_key=key,
         source=source,
         attempt=attempt,
@@ -137,6 +136,17 @@ def _event_store(
         signature_valid=True,
         remote_ip=valid_ip(remote_ip),
     )
+
+
+def _event_write(event: PaymentEvent, outcome: "Outcome | None" = None) -> None:
+    """Insert the event under its idempotency key, with its outcome when it is known. No
+    savepoint: a duplicate key raises IntegrityError, which rolls back the whole notification
+    (`payment_notification_process` then answers DUPLICATE). On PostgreSQL a concurrent
+    insert of the same key waits for the first transaction, so a duplicate is only reported
+    after the original committed."""
+    if outcome is not None:
+        event.outcome = outcome
+    event.save(force_insert=True)
 
 
 def _attempt_record(
@@ -576,11 +586,28 @@ def payment_notification_process(
 # too is what makes its columns current after the wait: PostgreSQL re-reads the locked rows
 # of a join once the lock is granted, and returns the others as they were when the statement
 # began.
+# `event_id` (PostgreSQL): the id the event of this notification will have, drawn from its
+# sequence here so that the event can be written last, with its outcome, in one INSERT (the
+# transition's audit row and the alerts name it before). A duplicate leaves that id unused.
+class _NextEventId(Func):
+    template = "NULL"  # no sequence to draw from (SQLite): the event is inserted first
+    output_field = BigIntegerField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        table = PaymentEvent._meta.db_table
+        return self.as_sql(
+            compiler, connection, template=f"nextval(pg_get_serial_sequence('{table}', 'id'))"
+        )
+
+
 _LOCKED_ATTEMPT: QueryTemplate[PaymentAttempt] = QueryTemplate(
     lambda *, key, midtrans_order_id: (
         PaymentAttempt.objects.select_for_update(of=("order", "self"))
         .select_related("order__package__course")
-        .annotate(seen=Exists(PaymentEvent.objects.filter(idempotency_key=key)))
+        .annotate(
+            seen=Exists(PaymentEvent.objects.filter(idempotency_key=key)),
+            event_id=_NextEventId(),
+        )
         .filter(midtrans_order_id=midtrans_order_id)
     )
 )
@@ -602,11 +629,10 @@ def _notification_apply(
         # already (the common duplicate, answered without writing anything).
         attempt = _LOCKED_ATTEMPT.first(key=key, midtrans_order_id=midtrans_order_id)
         if attempt is None:
-            event = _event_store(
+            event = _event_new(
                 payload=payload, key=key, source=source, attempt=None, remote_ip=remote_ip
             )
-            event.outcome = Outcome.UNKNOWN_ORDER
-            event.save(update_fields=["outcome"])
+            _event_write(event, Outcome.UNKNOWN_ORDER)
             logger.warning("notification for unknown midtrans order id %s", midtrans_order_id)
             return NotificationOutcome(
                 outcome=Outcome.UNKNOWN_ORDER,
@@ -615,7 +641,8 @@ def _notification_apply(
             )
         order = attempt.order
         with correlate(order.order_id):
-            if cast("Any", attempt).seen:  # the annotation of _LOCKED_ATTEMPT
+            read = cast("Any", attempt)  # with the annotations of _LOCKED_ATTEMPT
+            if read.seen:
                 logger.info("duplicate notification %s ignored", key)
                 return NotificationOutcome(
                     outcome=Outcome.DUPLICATE,
@@ -623,9 +650,17 @@ def _notification_apply(
                     order_id=order.order_id,
                     order_status=order.status,
                 )
-            event = _event_store(
-                payload=payload, key=key, source=source, attempt=attempt, remote_ip=remote_ip
+            event = _event_new(
+                payload=payload,
+                key=key,
+                source=source,
+                attempt=attempt,
+                remote_ip=remote_ip,
+                event_id=read.event_id,
             )
+            inserted_first = event.pk is None
+            if inserted_first:
+                _event_write(event)
             ctx = _Context(
                 event=event, attempt=attempt, order=order, payload=payload, actor=actor, now=now
             )
@@ -644,8 +679,11 @@ def _notification_apply(
                     ),
                     order=ctx.order,
                 )
-            event.outcome = outcome
-            event.save(update_fields=["outcome"])
+            if inserted_first:
+                event.outcome = outcome
+                event.save(update_fields=["outcome"])
+            else:
+                _event_write(event, outcome)
             logger.info(
                 "midtrans %s %s (%s) -> %s; order %s",
                 midtrans_order_id,

@@ -99,3 +99,32 @@ def test_a_settlement_finds_or_creates_the_account_in_one_statement(client, retu
     entitlement = Entitlement.objects.get(order=attempt.order)
     if existing is not None:
         assert entitlement.user_id == existing.pk
+
+
+@pytest.mark.parametrize("status", ["settlement", "pending"])
+def test_the_event_is_written_once_with_its_outcome(client, status):
+    """PostgreSQL: the locked read draws the event's id, so the event is inserted last with
+    its outcome (one INSERT, no UPDATE after), and the transition's audit row already names
+    it. SQLite has no sequence to draw from: there the event is inserted first."""
+    from payments.models import PaymentEvent
+    from supportdesk.models import AuditLog
+
+    attempt = PaymentAttemptFactory(order__status=OrderStatus.PENDING_PAYMENT)
+    outcome = "paid" if status == "settlement" else "pending_recorded"
+
+    with CaptureQueriesContext(connection) as queries:
+        notify(client, midtrans_body(attempt, status), outcome)
+
+    writes = [
+        q["sql"].split(" ", 1)[0]
+        for q in queries.captured_queries
+        if '"payments_paymentevent"' in q["sql"].split(" WHERE ")[0]
+        and q["sql"].startswith(("INSERT", "UPDATE"))
+    ]
+    expected = ["INSERT"] if connection.vendor == "postgresql" else ["INSERT", "UPDATE"]
+    assert writes == expected
+    event = PaymentEvent.objects.get(attempt=attempt)
+    assert event.outcome == outcome
+    if status == "settlement":
+        changed = AuditLog.objects.get(action="order_status_changed", entity_id=attempt.order_id)
+        assert changed.new_value["payment_event"] == event.pk

@@ -139,14 +139,18 @@ def _event_new(
 
 
 def _event_write(event: PaymentEvent, outcome: "Outcome | None" = None) -> None:
-    """Insert the event under its idempotency key, with its outcome when it is known. No
-    savepoint: a duplicate key raises IntegrityError, which rolls back the whole notification
+    """Insert the event under its idempotency key, with its outcome when it is known; an event
+    inserted before (SQLite, see `_NextEventId`) gets its outcome set. No savepoint: a
+    duplicate key raises IntegrityError, which rolls back the whole notification
     (`payment_notification_process` then answers DUPLICATE). On PostgreSQL a concurrent
     insert of the same key waits for the first transaction, so a duplicate is only reported
     after the original committed."""
     if outcome is not None:
         event.outcome = outcome
-    event.save(force_insert=True)
+    if event._state.adding:
+        event.save(force_insert=True)
+    else:
+        event.save(update_fields=["outcome"])
 
 
 def _attempt_record(
@@ -658,8 +662,7 @@ def _notification_apply(
                 remote_ip=remote_ip,
                 event_id=read.event_id,
             )
-            inserted_first = event.pk is None
-            if inserted_first:
+            if event.pk is None:  # no id drawn (SQLite): stored now, its outcome set below
                 _event_write(event)
             ctx = _Context(
                 event=event, attempt=attempt, order=order, payload=payload, actor=actor, now=now
@@ -679,11 +682,7 @@ def _notification_apply(
                     ),
                     order=ctx.order,
                 )
-            if inserted_first:
-                event.outcome = outcome
-                event.save(update_fields=["outcome"])
-            else:
-                _event_write(event, outcome)
+            _event_write(event, outcome)
             logger.info(
                 "midtrans %s %s (%s) -> %s; order %s",
                 midtrans_order_id,

@@ -3,8 +3,8 @@ CharField on PostgreSQL (`<name>_like`): they serve only `LIKE 'prefix%'` (start
 non-C collation, and nothing here searches these columns that way (support's search is equality
 on normalised keys, `supportdesk.selectors.order_ids_matching`; `icontains` cannot use a btree
 at all). Each one is written on every insert and on every update that is not HOT: a settlement
-wrote 22 of them (issue 16). The tables of the payment path only; `test_schema` fails if a
-later migration brings one back. Reversing leaves them dropped (nothing reads them)."""
+wrote 22 of them (issue 16). The tables of the payment path only; `orders/tests/test_indexes.py`
+fails if a later migration brings one back. Reversing leaves them dropped (nothing reads them)."""
 
 from django.db import migrations
 
